@@ -1,0 +1,28 @@
+from importlib import import_module
+
+from django.apps import AppConfig, apps
+from django.contrib.admin.apps import SimpleAdminConfig
+from django.utils.module_loading import module_has_submodule
+
+# django-leaflet's admin module imports GeoDjango's widgets, which need the GDAL system
+# library; the portal uses plain latitude/longitude (DESIGN.md, Geography) and only Leaflet's
+# assets and template tags, so that module is never imported.
+ADMIN_MODULES_SKIPPED = {"leaflet"}
+
+
+class PortalAdminConfig(SimpleAdminConfig):
+    """The admin, discovering every app's admin.py except those in ADMIN_MODULES_SKIPPED."""
+
+    def ready(self):
+        super().ready()
+        for app_config in apps.get_app_configs():
+            if app_config.name not in ADMIN_MODULES_SKIPPED and module_has_submodule(app_config.module, "admin"):
+                import_module(f"{app_config.name}.admin")
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = "Portal"
+
+    def ready(self):
+        from portal import signals  # noqa: F401  (connects the MFA session markers)

@@ -1,0 +1,82 @@
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import User
+from portal.services import user_complete_signup, user_update_profile
+
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ().\-]{7,24}$")
+
+
+def clean_phone_number(value):
+    value = value.strip()
+    if value and (not PHONE_PATTERN.match(value) or len(re.sub(r"\D", "", value)) < 7):
+        raise ValidationError(_("Enter a phone number with at least 7 digits, for example 555-010-1234."))
+    return value
+
+
+class OwnerDetailsMixin(forms.Form):
+    """The fields residents and businesses share between sign-up and their account page."""
+
+    full_name = forms.CharField(label=_("Your full name"), max_length=150)
+    account_type = forms.ChoiceField(
+        label=_("I am registering cameras as"),
+        choices=[(User.AccountType.RESIDENT, _("A resident (home cameras)")),
+                 (User.AccountType.BUSINESS, _("A business or organisation"))],
+        widget=forms.RadioSelect,
+        initial=User.AccountType.RESIDENT,
+    )
+    business_name = forms.CharField(
+        label=_("Business name"), max_length=200, required=False,
+        help_text=_("Required for businesses. Shown to police staff with your cameras."),
+    )
+    phone = forms.CharField(
+        label=_("Phone"), max_length=32, required=False,
+        help_text=_("Required for businesses, optional for residents. Used only about your cameras."),
+    )
+
+    def clean_phone(self):
+        return clean_phone_number(self.cleaned_data.get("phone", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("account_type") == User.AccountType.BUSINESS:
+            if not cleaned.get("business_name", "").strip():
+                self.add_error("business_name", _("Businesses must give the business name."))
+            if not cleaned.get("phone") and "phone" not in self.errors:
+                self.add_error("phone", _("Businesses must give a phone number police can call."))
+        return cleaned
+
+
+class SignupForm(OwnerDetailsMixin):
+    """Extra sign-up fields; allauth adds e-mail and password and calls signup()."""
+
+    field_order = ["full_name", "account_type", "business_name", "phone", "email", "password1", "password2"]
+
+    def signup(self, request, user):
+        user_complete_signup(
+            user=user,
+            full_name=self.cleaned_data["full_name"],
+            account_type=self.cleaned_data["account_type"],
+            business_name=self.cleaned_data["business_name"],
+            phone=self.cleaned_data["phone"],
+            language=getattr(request, "LANGUAGE_CODE", ""),
+        )
+
+
+class ProfileForm(OwnerDetailsMixin):
+    def save(self, user):
+        return user_update_profile(user=user, **self.cleaned_data)
+
+
+class StaffProfileForm(forms.Form):
+    full_name = forms.CharField(label=_("Your full name"), max_length=150)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+
+    def clean_phone(self):
+        return clean_phone_number(self.cleaned_data.get("phone", ""))
+
+    def save(self, user):
+        return user_update_profile(user=user, **self.cleaned_data)

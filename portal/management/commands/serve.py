@@ -1,0 +1,47 @@
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run daphne and a django-q2 cluster together; Ctrl-C stops both (used by `make run`)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+
+    def handle(self, *args, host, port, **options):
+        commands = {
+            "web": [sys.executable, "-m", "daphne", "-b", host, "-p", port, "portal.asgi:application"],
+            "tasks": [sys.executable, "manage.py", "qcluster"],
+        }
+        processes = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603
+        url = f"http://{host}:{port}/"
+        self.stdout.write(self.style.SUCCESS(f"Portal at {url}  (Ctrl-C stops the web server and the task cluster)"))
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                exited = [name for name, process in processes.items() if process.poll() is not None]
+                if exited:
+                    self.stderr.write(f"{', '.join(exited)} stopped; stopping the rest.")
+                    break
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()

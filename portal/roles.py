@@ -1,0 +1,89 @@
+"""Police staff roles and the permissions each one holds.
+
+The table is the single source of truth: a data migration creates the groups from it, and
+`manage.py sync_roles` brings an existing database back in line after the table changes.
+Permissions are named `app_label.codename`; each entry also names the model it belongs to, so
+it can be created before that model's own migration exists (Django reuses the row later).
+docs/roles.md explains every permission in plain words.
+"""
+
+OPERATOR = "RTCC operator"
+OFFICER = "Officer"
+SUPERVISOR = "Supervisor"
+OVERSIGHT = "Oversight"
+ROLE_NAMES = [OPERATOR, OFFICER, SUPERVISOR, OVERSIGHT]
+
+# (app_label, model, codename, name)
+PERMISSIONS = {
+    "cameras.view_camera": ("cameras", "camera", "view_camera", "Can view camera"),
+    "cameras.view_live": ("cameras", "camera", "view_live", "Can watch live streams of integrated cameras"),
+    "incidents.view_incident": ("incidents", "incident", "view_incident", "Can view incident"),
+    "incidents.add_incident": ("incidents", "incident", "add_incident", "Can add incident"),
+    "incidents.change_incident": ("incidents", "incident", "change_incident", "Can change incident"),
+    "requests_app.view_arearequest": ("requests_app", "arearequest", "view_arearequest", "Can view area request"),
+    "requests_app.send_arearequest": (
+        "requests_app", "arearequest", "send_arearequest", "Can send area footage requests",
+    ),
+    "requests_app.approve_arearequest": (
+        "requests_app", "arearequest", "approve_arearequest", "Can approve requests above the city's limits",
+    ),
+    "requests_app.view_footage": ("requests_app", "footagesubmission", "view_footage", "Can review submitted footage"),
+    "portal.view_auditevent": ("portal", "auditevent", "view_auditevent", "Can view audit event"),
+    "portal.view_statistics": ("portal", "user", "view_statistics", "Can view aggregate program statistics"),
+    "portal.view_user": ("portal", "user", "view_user", "Can view user"),
+    "portal.add_user": ("portal", "user", "add_user", "Can add user"),
+    "portal.change_user": ("portal", "user", "change_user", "Can change user"),
+    "portal.view_waiver": ("portal", "waiver", "view_waiver", "Can view waiver"),
+    "portal.add_waiver": ("portal", "waiver", "add_waiver", "Can add waiver"),
+    "portal.change_waiver": ("portal", "waiver", "change_waiver", "Can change waiver"),
+}
+
+_OPERATOR_PERMISSIONS = [
+    "cameras.view_camera",
+    "cameras.view_live",
+    "incidents.view_incident",
+    "incidents.add_incident",
+    "incidents.change_incident",
+    "requests_app.view_arearequest",
+    "requests_app.send_arearequest",
+    "requests_app.view_footage",
+]
+
+ROLE_PERMISSIONS = {
+    OPERATOR: _OPERATOR_PERMISSIONS,
+    OFFICER: ["cameras.view_camera", "cameras.view_live", "incidents.view_incident", "requests_app.view_footage"],
+    SUPERVISOR: _OPERATOR_PERMISSIONS
+    + [
+        "requests_app.approve_arearequest",
+        "portal.view_auditevent",
+        "portal.view_statistics",
+        "portal.view_user",
+        "portal.add_user",
+        "portal.change_user",
+        "portal.view_waiver",
+        "portal.add_waiver",
+        "portal.change_waiver",
+    ],
+    OVERSIGHT: ["portal.view_auditevent", "portal.view_statistics"],
+}
+
+
+def sync_roles(apps):
+    """Create the role groups and give each exactly the permissions in ROLE_PERMISSIONS.
+
+    Takes an app registry so that migrations can pass their historical one.
+    """
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        permissions = []
+        for name in names:
+            app_label, model, codename, label = PERMISSIONS[name]
+            content_type, _ = ContentType.objects.get_or_create(app_label=app_label, model=model)
+            permission, _ = Permission.objects.get_or_create(
+                content_type=content_type, codename=codename, defaults={"name": label}
+            )
+            permissions.append(permission)
+        group.permissions.set(permissions)

@@ -1,0 +1,3 @@
+"""WebSocket routes of every app, gathered for portal.asgi."""
+
+websocket_urlpatterns = []

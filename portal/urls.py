@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from portal import views
+from portal.admin_login import admin_login
+from portal.api import MeView
+
+portal_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("dashboard/", views.dashboard, name="dashboard"),
+        path("account/", views.account, name="account"),
+        path("staff/", views.staff_home, name="staff_home"),
+        path("healthz", views.healthz, name="healthz"),
+        path("dev/outbox/", views.outbox, name="outbox"),
+        path("dev/outbox/<int:pk>/", views.outbox_detail, name="outbox_detail"),
+    ],
+    "portal",
+)
+
+api_v1_patterns = [
+    path("me/", MeView.as_view(), name="api-me"),
+]
+
+urlpatterns = [
+    path("", include(portal_patterns)),
+    # The admin signs in through allauth, so lockout and MFA apply there too.
+    path("admin/login/", admin_login, name="admin_login"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/setlang/", views.language_switch, name="set_language"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include(api_v1_patterns)),
+]
