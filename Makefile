@@ -36,7 +36,7 @@ test: setup lint
 	$(PY) -m pytest
 
 messages: setup
-	cd portal && ../$(PY) ../manage.py makemessages -l es --ignore '*/tests/*'
+	$(PY) manage.py makemessages -l es --ignore=.venv --ignore=node_modules --ignore=var --ignore='*/tests/*'
 	$(PY) manage.py compilemessages
 
 bench: setup

@@ -21,6 +21,7 @@ class PortalAdminConfig(SimpleAdminConfig):
 
 
 class PortalConfig(AppConfig):
+    default = True
     name = "portal"
     verbose_name = "Portal"
 

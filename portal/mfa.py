@@ -19,4 +19,4 @@ def mark_session_verified(session, user):
 def session_passed_mfa(request):
     if request.session.get(SESSION_KEY) == str(request.user.pk):
         return True
-    return any(record.get("method") == "mfa" for record in get_authentication_records(request))
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))

@@ -77,14 +77,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.display_name
 
     @property
-    def display_name(self):
+    def display_name(self) -> str:
         """The name others see: business name, full name, or the e-mail's local part."""
         if self.account_type == self.AccountType.BUSINESS and self.business_name:
             return self.business_name
         return self.full_name or self.email.split("@")[0]
 
     @property
-    def staff_label(self):
+    def staff_label(self) -> str:
         """How staff are named to owners: name and badge, never the e-mail address."""
         name = self.full_name or _("Staff member")
         return f"{name} (#{self.badge_number})" if self.badge_number else str(name)

@@ -1,0 +1,147 @@
+"""Fixtures shared by every app's tests: named users for each role, signed-in clients, browsers."""
+
+import os
+import shutil
+
+import pytest
+from django.core.cache import cache
+from django_q.conf import Conf
+
+from portal import roles
+from portal.tests.factories import OwnerFactory, StaffFactory, totp_code_for
+
+# Tasks run synchronously in tests: django-q2 reads its configuration once at import, so the
+# switch is flipped on its Conf rather than through settings.
+Conf.SYNC = True
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The real hasher is deliberately slow; tests check behaviour, not hashing cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    # Lockouts, TOTP replay guards and rate limits live in the cache; each test starts clean.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def resident(db):
+    return OwnerFactory(email="resident@example.org", full_name="Rosa Resident")
+
+
+@pytest.fixture
+def business(db):
+    return OwnerFactory(email="shop@example.org", full_name="Bo Owner", account_type="business",
+                        business_name="Bo's Bakery", phone="555-010-9999")
+
+
+@pytest.fixture
+def officer(db):
+    return StaffFactory(email="officer@police.example.org", roles=[roles.OFFICER])
+
+
+@pytest.fixture
+def operator(db):
+    return StaffFactory(email="operator@police.example.org", roles=[roles.OPERATOR])
+
+
+@pytest.fixture
+def supervisor(db):
+    return StaffFactory(email="supervisor@police.example.org", roles=[roles.SUPERVISOR])
+
+
+@pytest.fixture
+def oversight(db):
+    return StaffFactory(email="oversight@police.example.org", roles=[roles.OVERSIGHT])
+
+
+def sign_in(client, user):
+    """Sign the test client in as user; staff also get a TOTP device and a session that passed MFA."""
+    from portal.mfa import mark_session_verified
+
+    client.force_login(user)
+    if user.is_staff:
+        totp_code_for(user)  # makes sure the TOTP authenticator exists
+        session = client.session
+        mark_session_verified(session, user)
+        session.save()
+    return client
+
+
+@pytest.fixture
+def login():
+    return sign_in
+
+
+# --- Browser tests --------------------------------------------------------------------------
+
+def _chromium_path():
+    candidate = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    return candidate if os.path.exists(candidate) else None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = _chromium_path()
+    if path is None:
+        message = "Chromium not found (install Debian's chromium or set CHROMIUM_PATH)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; browser tests are required under CI=true.")
+        pytest.skip(message)
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
+    # test itself (fixtures, assertions) are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def page(request, browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        # What the browser showed when the test failed, for the person reading CI's output.
+        folder = os.path.join(os.path.dirname(__file__), "test-artifacts")
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"FAILED-{request.node.name}.png"), full_page=True)
+        print(f"Browser was at {page.url}")
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    """Save a screenshot under test-artifacts/ (desktop width, and phone width when asked)."""
+    folder = os.path.join(os.path.dirname(__file__), "test-artifacts")
+    os.makedirs(folder, exist_ok=True)
+
+    def take(name, *, phone=False):
+        if phone:
+            page.set_viewport_size({"width": 375, "height": 812})
+        page.screenshot(path=os.path.join(folder, f"{name}{'-phone' if phone else ''}.png"), full_page=True)
+        if phone:
+            page.set_viewport_size({"width": 1280, "height": 900})
+
+    return take

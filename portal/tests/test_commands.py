@@ -1,0 +1,74 @@
+import io
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.core.management import CommandError, call_command
+
+from portal import roles
+from portal.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, **options):
+    out = io.StringIO()
+    call_command(*args, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_owners_and_staff_with_mfa():
+    output = run("seed_demo")
+
+    assert User.objects.owners().count() == 2
+    assert User.objects.in_role(roles.OPERATOR).get().email == "operator@example.org"
+    assert Authenticator.objects.filter(type=Authenticator.Type.TOTP).count() == 4
+    assert "otpauth://totp/operator%40example.org?secret=" in output
+    assert EmailAddress.objects.filter(verified=True).count() == User.objects.count()
+
+
+def test_seed_demo_is_idempotent_and_keeps_totp_secrets():
+    first = run("seed_demo")
+    second = run("seed_demo")
+
+    assert first == second
+    assert User.objects.count() == 6
+    assert Authenticator.objects.count() == 8  # TOTP and recovery codes for each staff member
+
+
+def test_create_staff_makes_a_staff_account_in_a_role():
+    output = run("create_staff", "new.officer@police.example.org", "--name", "Pat Lee", "--badge", "5150",
+                 "--role", roles.OFFICER)
+
+    user = User.objects.get(email="new.officer@police.example.org")
+    assert user.is_staff and not user.is_superuser
+    assert user.staff_label == "Pat Lee (#5150)"
+    assert list(user.groups.values_list("name", flat=True)) == [roles.OFFICER]
+    password = output.split("in person): ")[1].strip()
+    assert user.check_password(password)
+
+
+def test_create_staff_refuses_an_unknown_role():
+    with pytest.raises(CommandError):
+        run("create_staff", "x@police.example.org", "--name", "X", "--role", "Chief")
+    assert not User.objects.filter(email="x@police.example.org").exists()
+
+
+def test_totp_code_is_refused_outside_development(settings):
+    run("seed_demo")
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="only with DEBUG on"):
+        run("totp_code", "operator@example.org")
+
+
+def test_totp_code_prints_a_code_the_portal_accepts(settings):
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    run("seed_demo")
+    settings.DEBUG = True
+
+    code = run("totp_code", "operator@example.org").strip()
+
+    authenticator = Authenticator.objects.get(user__email="operator@example.org", type=Authenticator.Type.TOTP)
+    assert TOTP(authenticator).validate_code(code)
