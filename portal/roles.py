@@ -7,6 +7,8 @@ it can be created before that model's own migration exists (Django reuses the ro
 docs/roles.md explains every permission in plain words.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 OPERATOR = "RTCC operator"
 OFFICER = "Officer"
 SUPERVISOR = "Supervisor"
@@ -36,6 +38,27 @@ PERMISSIONS = {
     "portal.view_waiver": ("portal", "waiver", "view_waiver", "Can view waiver"),
     "portal.add_waiver": ("portal", "waiver", "add_waiver", "Can add waiver"),
     "portal.change_waiver": ("portal", "waiver", "change_waiver", "Can change waiver"),
+}
+
+# What each permission lets a person do, in the words the staff home page uses.
+DESCRIPTIONS = {
+    "cameras.view_camera": _("Find registered cameras around a place"),
+    "cameras.view_live": _("Watch live streams of integrated cameras, under each owner's rules"),
+    "incidents.view_incident": _("See incidents (officers: those assigned to them)"),
+    "incidents.add_incident": _("Open incidents"),
+    "incidents.change_incident": _("Update incidents"),
+    "requests_app.view_arearequest": _("See area footage requests and their answers"),
+    "requests_app.send_arearequest": _("Send area footage requests to camera owners"),
+    "requests_app.approve_arearequest": _("Approve requests above the city's limits"),
+    "requests_app.view_footage": _("Review and download submitted footage"),
+    "portal.view_auditevent": _("Read the audit log"),
+    "portal.view_statistics": _("See aggregate program statistics"),
+    "portal.view_user": _("See accounts"),
+    "portal.add_user": _("Create staff accounts"),
+    "portal.change_user": _("Change accounts and staff roles"),
+    "portal.view_waiver": _("See program agreements (waivers)"),
+    "portal.add_waiver": _("Write new program agreement versions"),
+    "portal.change_waiver": _("Publish program agreement versions"),
 }
 
 _OPERATOR_PERMISSIONS = [

@@ -12,7 +12,7 @@ from portal import health
 from portal.access import owner_required, staff_required
 from portal.forms import ProfileForm, StaffProfileForm
 from portal.models import OutboxEmail, User
-from portal.roles import PERMISSIONS
+from portal.roles import DESCRIPTIONS
 from portal.services import user_set_language
 
 
@@ -42,9 +42,7 @@ def account(request):
 @staff_required
 def staff_home(request):
     user = request.user
-    granted = sorted(
-        PERMISSIONS[name][3] for name in PERMISSIONS if user.has_perm(name)
-    )
+    granted = [description for name, description in DESCRIPTIONS.items() if user.has_perm(name)]
     figures = {
         "residents": User.objects.owners().filter(account_type=User.AccountType.RESIDENT).count(),
         "businesses": User.objects.owners().filter(account_type=User.AccountType.BUSINESS).count(),

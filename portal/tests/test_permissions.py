@@ -71,3 +71,13 @@ def test_staff_opening_the_owner_dashboard_land_on_their_own_home(client, operat
     login(client, operator)
 
     assert client.get("/dashboard/")["Location"] == "/staff/"
+
+
+@pytest.mark.django_db
+def test_the_staff_home_lists_what_the_role_allows_and_nothing_more(client, oversight, login):
+    login(client, oversight)
+
+    page = client.get("/staff/").content.decode()
+
+    assert "Read the audit log" in page
+    assert "Review and download submitted footage" not in page

@@ -51,7 +51,8 @@ def test_sync_roles_repairs_a_group_edited_by_hand():
     }
 
 
-def test_every_listed_permission_has_a_definition():
+def test_every_listed_permission_has_a_definition_and_a_description():
+    assert set(roles.DESCRIPTIONS) == set(roles.PERMISSIONS)
     for names in roles.ROLE_PERMISSIONS.values():
         assert set(names) <= set(roles.PERMISSIONS)
     roles.sync_roles(apps)  # idempotent

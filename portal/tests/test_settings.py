@@ -21,7 +21,9 @@ PRODUCTION = {
 
 
 def run_manage(*args, env):
-    clean = {key: value for key, value in os.environ.items() if key not in PRODUCTION}
+    # A deployment's environment: none of the test run's own switches.
+    ignored = set(PRODUCTION) | {"DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE", "TASKS_SYNC"}
+    clean = {key: value for key, value in os.environ.items() if key not in ignored}
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True,
         timeout=120,

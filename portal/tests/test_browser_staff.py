@@ -1,0 +1,35 @@
+"""A police staff member's first sign-in in a real browser: forced TOTP set-up, then the staff pages."""
+
+import pyotp
+import pytest
+
+from portal import roles
+from portal.tests.factories import PASSWORD, StaffFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_new_operator_must_set_up_totp_before_the_staff_pages_open(page, screenshot):
+    StaffFactory(email="dana@police.example.org", full_name="Dana Reyes", badge_number="4411",
+                 roles=[roles.OPERATOR])
+
+    page.goto("/admin/")
+    page.get_by_label("Email").fill("dana@police.example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+
+    page.get_by_role("heading", name="Activate Authenticator App").wait_for()
+    assert page.get_by_text("Police staff must protect their account").is_visible()
+    screenshot("staff-totp-setup")
+    secret = page.locator("#authenticator_secret").input_value()
+    page.get_by_label("Authenticator code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Activate").click()
+    page.get_by_role("heading", name="Recovery Codes").wait_for()
+
+    page.goto("/admin/")
+    page.get_by_role("heading", name="Site administration").wait_for()
+    page.goto("/staff/")
+    page.get_by_role("heading", name="Dana Reyes (#4411)").wait_for()
+    assert page.get_by_text("Send area footage requests to camera owners").is_visible()
+    screenshot("staff-home")
+    screenshot("staff-home", phone=True)
