@@ -1,7 +1,7 @@
 """Police staff roles and the permissions each one holds.
 
-The table is the single source of truth: a data migration creates the groups from it, and
-`manage.py sync_roles` brings an existing database back in line after the table changes.
+The table is the single source of truth: a data migration creates the groups from it, every
+`migrate` re-applies it (post_migrate), and `manage.py sync_roles` does the same on demand.
 Permissions are named `app_label.codename`; each entry also names the model it belongs to, so
 it can be created before that model's own migration exists (Django reuses the row later).
 docs/roles.md explains every permission in plain words.
@@ -110,3 +110,10 @@ def sync_roles(apps):
             )
             permissions.append(permission)
         group.permissions.set(permissions)
+
+
+def sync_roles_after_migrate(sender, apps=None, **kwargs):
+    """post_migrate receiver: every migrate (and every test-database flush) restores the roles."""
+    from django.apps import apps as installed_apps
+
+    sync_roles(apps or installed_apps)

@@ -1,0 +1,40 @@
+"""The Spanish catalogue is complete and its compiled .mo matches the .po (run `make messages`)."""
+
+import ast
+import gettext
+import re
+from pathlib import Path
+
+LOCALE = Path(__file__).resolve().parents[2] / "locale" / "es" / "LC_MESSAGES"
+
+
+def po_entries():
+    """(msgid, msgstr, flags) for every non-obsolete entry of the .po file."""
+    entries = []
+    for block in (LOCALE / "django.po").read_text().split("\n\n"):
+        if block.lstrip().startswith("#~"):
+            continue
+        flags = " ".join(line for line in block.splitlines() if line.startswith("#,"))
+        fields = {}
+        for name, body in re.findall(r'^(msgid|msgstr)( "[^\n]*"\n(?:"[^\n]*"\n)*)', block + "\n", re.M):
+            fields[name] = "".join(ast.literal_eval(part) for part in re.findall(r'"(?:[^"\\]|\\.)*"', body))
+        if fields.get("msgid"):
+            entries.append((fields["msgid"], fields.get("msgstr", ""), flags))
+    return entries
+
+
+def test_every_message_is_translated_and_none_is_fuzzy():
+    entries = po_entries()
+
+    assert len(entries) > 100
+    assert [msgid for msgid, msgstr, _ in entries if not msgstr] == []
+    assert [msgid for msgid, _, flags in entries if "fuzzy" in flags] == []
+
+
+def test_the_compiled_catalogue_matches_the_source():
+    with open(LOCALE / "django.mo", "rb") as compiled:
+        catalogue = gettext.GNUTranslations(compiled)
+
+    stale = [msgid for msgid, msgstr, _ in po_entries() if catalogue.gettext(msgid) != msgstr]
+
+    assert stale == [], "run `make messages` to recompile locale/es/LC_MESSAGES/django.mo"
