@@ -145,3 +145,14 @@ def screenshot(page):
             page.set_viewport_size({"width": 1280, "height": 900})
 
     return take
+
+
+@pytest.fixture
+def console_errors(page):
+    """Errors the page logged (script errors, Content-Security-Policy violations); tests expect none."""
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("response", lambda response: errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
+    return errors

@@ -13,6 +13,7 @@ portal_patterns = (
         path("account/", views.account, name="account"),
         path("staff/", views.staff_home, name="staff_home"),
         path("healthz", views.healthz, name="healthz"),
+        path("favicon.ico", views.favicon, name="favicon"),
         path("dev/outbox/", views.outbox, name="outbox"),
         path("dev/outbox/<int:pk>/", views.outbox_detail, name="outbox_detail"),
     ],

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -14,6 +15,11 @@ from portal.forms import ProfileForm, StaffProfileForm
 from portal.models import OutboxEmail, User
 from portal.roles import DESCRIPTIONS
 from portal.services import user_set_language
+
+
+def favicon(request):
+    # Browsers ask for /favicon.ico on pages that do not name an icon (the admin's).
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 def home(request):

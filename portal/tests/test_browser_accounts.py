@@ -18,13 +18,6 @@ def dev_mail(settings):
     settings.EMAIL_BACKEND = "portal.mail.OutboxBackend"
 
 
-@pytest.fixture
-def console_errors(page):
-    errors = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    return errors
-
-
 def fill_signup(page, *, email, name, business=None, phone=""):
     page.goto("/accounts/signup/")
     page.get_by_label("Your full name").fill(name)
@@ -116,3 +109,10 @@ def test_the_language_switcher_translates_the_page(page):
 
     page.get_by_role("link", name="Registre su cámara").first.wait_for()
     assert page.locator("html").get_attribute("lang") == "es"
+
+
+def test_the_api_docs_render_under_the_content_security_policy(page, console_errors):
+    page.goto("/api/docs/")
+
+    page.get_by_text("/api/v1/me/").first.wait_for()
+    assert console_errors == []

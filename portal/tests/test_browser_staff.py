@@ -4,12 +4,12 @@ import pyotp
 import pytest
 
 from portal import roles
-from portal.tests.factories import PASSWORD, StaffFactory
+from portal.tests.factories import PASSWORD, StaffFactory, totp_code, totp_secret_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_new_operator_must_set_up_totp_before_the_staff_pages_open(page, screenshot):
+def test_a_new_operator_must_set_up_totp_before_the_staff_pages_open(page, screenshot, console_errors):
     StaffFactory(email="dana@police.example.org", full_name="Dana Reyes", badge_number="4411",
                  roles=[roles.OPERATOR])
 
@@ -33,3 +33,23 @@ def test_a_new_operator_must_set_up_totp_before_the_staff_pages_open(page, scree
     assert page.get_by_text("Send area footage requests to camera owners").is_visible()
     screenshot("staff-home")
     screenshot("staff-home", phone=True)
+    assert console_errors == []
+
+
+def test_a_supervisor_signs_in_with_a_code_and_manages_staff_in_the_admin(page, console_errors):
+    supervisor = StaffFactory(email="blake@police.example.org", full_name="Jordan Blake", roles=[roles.SUPERVISOR])
+    StaffFactory(email="pat@police.example.org", full_name="Pat Lee", roles=[roles.OFFICER])
+    secret = totp_secret_for(supervisor)
+
+    page.goto("/admin/portal/user/")
+    page.get_by_label("Email").fill(supervisor.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_label("Code").fill(totp_code(secret))
+    page.get_by_role("button", name="Sign In").click()
+
+    page.get_by_role("heading", name="Select user to change").wait_for()
+    page.get_by_role("link", name="pat@police.example.org").click()
+    page.get_by_role("heading", name="Change user").wait_for()
+    assert page.get_by_label("Badge number").is_visible()
+    assert console_errors == []
