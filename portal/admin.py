@@ -1,9 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import User
+from portal.models import AuditEvent, User, Waiver, WaiverSignature
+from portal.request_info import client_ip
+from portal.services import waiver_create, waiver_publish
 
 admin.site.site_header = _("Community Camera Portal — staff administration")
 admin.site.site_title = _("Camera Portal admin")
@@ -50,3 +53,83 @@ class UserAdmin(BaseUserAdmin):
         if not request.user.is_superuser:
             fields += ["is_superuser", "user_permissions"]
         return fields
+
+
+@admin.register(Waiver)
+class WaiverAdmin(admin.ModelAdmin):
+    """Supervisors write drafts and publish them; a published version is never edited."""
+
+    list_display = ["audience", "version", "title", "published_at", "is_current", "signature_count"]
+    list_filter = ["audience", "is_current"]
+    readonly_fields = ["version", "created_at", "created_by", "published_at", "published_by", "is_current",
+                       "text_sha256"]
+    actions = ["publish"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.is_published:
+            fields += ["audience", "title", "body"]
+        return fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("signatures"))
+    def signature_count(self, waiver):
+        return waiver.signatures.count()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            if obj.is_published:
+                raise PermissionDenied("Published waivers are never changed.")
+            super().save_model(request, obj, form, change)
+            return
+        created = waiver_create(audience=obj.audience, title=obj.title, body=obj.body, actor=request.user)
+        obj.pk, obj.version = created.pk, created.version
+
+    @admin.action(description=_("Publish the selected draft (owners must sign it again)"),
+                  permissions=["change"])
+    def publish(self, request, queryset):
+        for waiver in queryset:
+            try:
+                waiver_publish(waiver=waiver, actor=request.user, ip_address=client_ip(request))
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), level=messages.ERROR)
+            else:
+                self.message_user(request, _("Published %(waiver)s.") % {"waiver": waiver}, level=messages.SUCCESS)
+
+
+@admin.register(WaiverSignature)
+class WaiverSignatureAdmin(admin.ModelAdmin):
+    list_display = ["typed_name", "user", "waiver", "signed_at", "ip_address"]
+    list_filter = ["waiver"]
+    search_fields = ["typed_name", "user__email"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log: readable by supervisors and oversight, changeable by nobody."""
+
+    list_display = ["id", "created_at", "actor_label", "action", "outcome", "camera_id", "incident_reference",
+                    "ip_address"]
+    list_filter = ["action", "outcome"]
+    search_fields = ["actor_label", "action", "target", "incident_reference"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

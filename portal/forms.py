@@ -80,3 +80,8 @@ class StaffProfileForm(forms.Form):
 
     def save(self, user):
         return user_update_profile(user=user, **self.cleaned_data)
+
+
+class WaiverSignForm(forms.Form):
+    typed_name = forms.CharField(label=_("Type your full name to sign"), max_length=150)
+    agreed = forms.BooleanField(label=_("I have read this agreement and I agree to it."), required=False)

@@ -1,3 +1,7 @@
+import hashlib
+import json
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -122,3 +126,188 @@ class OutboxEmail(models.Model):
 
     def __str__(self):
         return f"{self.subject} → {self.to}"
+
+
+class Audience(models.TextChoices):
+    RESIDENT = "resident", _("Residents")
+    BUSINESS = "business", _("Businesses")
+
+
+class WaiverQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(is_current=True)
+
+    def current_for(self, user):
+        """The waiver the user must have signed, or None (staff sign none)."""
+        if user.account_type not in Audience.values:
+            return None
+        return self.current().filter(audience=user.account_type).first()
+
+
+class Waiver(models.Model):
+    """One version of the program agreement for one audience. Published versions never change."""
+
+    audience = models.CharField(_("for"), max_length=16, choices=Audience.choices)
+    version = models.PositiveIntegerField(_("version"), editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), help_text=_("Plain text; blank lines separate paragraphs."))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    is_current = models.BooleanField(default=False, editable=False)
+
+    objects = WaiverQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["audience", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["audience", "version"], name="waiver_unique_version"),
+            models.UniqueConstraint(
+                fields=["audience"], condition=models.Q(is_current=True), name="waiver_one_current_per_audience"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_audience_display()} v{self.version}: {self.title}"
+
+    @property
+    def is_published(self):
+        return self.published_at is not None
+
+    @property
+    def text_sha256(self):
+        return hashlib.sha256(self.signed_text().encode()).hexdigest()
+
+    def signed_text(self):
+        """Exactly what a signer agrees to: title, version and body."""
+        return f"{self.title}\nVersion {self.version}\n\n{self.body.strip()}\n"
+
+
+class WaiverSignatureQuerySet(models.QuerySet):
+    def current(self):
+        """Signatures of the version now in force for the signer's audience."""
+        return self.filter(waiver__is_current=True, waiver__audience=models.F("user__account_type"))
+
+
+class WaiverSignature(models.Model):
+    """An owner's signature of one waiver version. Never edited or deleted."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waiver_signatures")
+    waiver = models.ForeignKey(Waiver, on_delete=models.PROTECT, related_name="signatures")
+    text_sha256 = models.CharField(max_length=64)
+    typed_name = models.CharField(max_length=150)
+    signed_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    objects = WaiverSignatureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "waiver"], name="waiver_signed_once")]
+
+    def __str__(self):
+        return f"{self.typed_name} signed {self.waiver}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Waiver signatures are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Waiver signatures are never deleted.")
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_owner(self, user):
+        """Police access to the user's cameras (also cameras since deleted), newest first."""
+        from portal.audit import ACTION_LABELS
+
+        return (self.filter(camera_owner=user, action__in=list(ACTION_LABELS))
+                .select_related("actor", "camera").order_by("-id"))
+
+    def in_chain_order(self):
+        return self.order_by("id")
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained record of every access decision and sensitive change.
+
+    Each row stores the previous row's hash and the hash of its own content, so editing or
+    deleting any row is detected by `manage.py verify_audit`. Cameras and users are referenced
+    without database constraints so that deleting them never rewrites history.
+    """
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", _("Allowed")
+        DENIED = "denied", _("Denied")
+        DONE = "done", _("Done")
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.DONE)
+    target = models.CharField(max_length=200, blank=True)
+    camera = models.ForeignKey(
+        "cameras.Camera", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    camera_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )
+    incident_reference = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.action} {self.outcome} by {self.actor_label or 'system'}"
+
+    def content(self):
+        """The fields the hash covers, in a canonical form."""
+        return {
+            "created_at": self.created_at.isoformat(),
+            "actor": self.actor_id,
+            "actor_label": self.actor_label,
+            "action": self.action,
+            "outcome": self.outcome,
+            "target": self.target,
+            "camera": self.camera_id,
+            "camera_owner": self.camera_owner_id,
+            "incident_reference": self.incident_reference,
+            "ip_address": self.ip_address,
+            "details": self.details,
+        }
+
+    @property
+    def action_label(self):
+        from portal.audit import ACTION_LABELS
+
+        return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def reason(self):
+        """The policy's reason for a decision, in the reader's language."""
+        from cameras.policy import REASONS
+
+        code = self.details.get("code")
+        return str(REASONS[code]) if code in REASONS else self.details.get("reason", "")
+
+    def compute_hash(self):
+        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(f"{self.previous_hash}|{canonical}".encode()).hexdigest()

@@ -4,7 +4,10 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.models import User
 from portal.roles import ROLE_NAMES
@@ -76,3 +79,78 @@ def _mark_email_verified(user):
     EmailAddress.objects.update_or_create(
         user=user, email=user.email, defaults={"verified": True, "primary": True}
     )
+
+
+@transaction.atomic
+def waiver_create(*, audience, title, body, actor):
+    """A draft waiver: the next version number for its audience, not yet in force."""
+    from portal.models import Waiver
+
+    last = Waiver.objects.select_for_update().filter(audience=audience).order_by("-version").first()
+    return Waiver.objects.create(audience=audience, title=title, body=body, created_by=actor,
+                                 version=(last.version + 1) if last else 1)
+
+
+@transaction.atomic
+def waiver_publish(*, waiver, actor, ip_address=None):
+    """Put a draft in force. Owners of that audience must sign it again before anything is shared."""
+    from portal.audit import audit_record
+    from portal.models import Waiver
+
+    if waiver.is_published:
+        raise ValidationError(_("Version %(version)s is already published.") % {"version": waiver.version})
+    Waiver.objects.filter(audience=waiver.audience, is_current=True).update(is_current=False)
+    waiver.published_at, waiver.published_by, waiver.is_current = timezone.now(), actor, True
+    waiver.save(update_fields=["published_at", "published_by", "is_current"])
+    audit_record(action="waiver.published", actor=actor, target=f"waiver:{waiver.pk}", ip_address=ip_address,
+                 details={"audience": waiver.audience, "version": waiver.version, "sha256": waiver.text_sha256})
+    return waiver
+
+
+@transaction.atomic
+def waiver_sign(*, user, waiver, typed_name, agreed, ip_address=None, user_agent=""):
+    """Record the user's signature of the waiver now in force for them."""
+    from portal.audit import audit_record
+    from portal.models import Waiver, WaiverSignature
+
+    errors = {}
+    if Waiver.objects.current_for(user) != waiver:
+        errors["waiver"] = _("This is not the agreement now in force; reload the page and read the current one.")
+    if not agreed:
+        errors["agreed"] = _("Tick the box to confirm that you agree.")
+    if _normalise_name(typed_name) != _normalise_name(user.full_name) or not typed_name.strip():
+        errors["typed_name"] = _("Type your full name exactly as on your account: %(name)s.") % {
+            "name": user.full_name}
+    if errors:
+        raise ValidationError(errors)
+    if WaiverSignature.objects.filter(user=user, waiver=waiver).exists():
+        return WaiverSignature.objects.get(user=user, waiver=waiver)
+    signature = WaiverSignature.objects.create(
+        user=user, waiver=waiver, text_sha256=waiver.text_sha256, typed_name=typed_name.strip(),
+        ip_address=ip_address, user_agent=user_agent[:400],
+    )
+    audit_record(action="waiver.signed", actor=user, target=f"waiver:{waiver.pk}", ip_address=ip_address,
+                 details={"version": waiver.version, "sha256": signature.text_sha256})
+    return signature
+
+
+def _normalise_name(name):
+    return " ".join(name.split()).casefold()
+
+
+@transaction.atomic
+def account_close(*, user, ip_address=None):
+    """Leave the program: remove every camera and deactivate the account.
+
+    Footage already submitted stays with the incident it was given for, under the city's
+    retention rules (docs/leaving.md); the audit trail is kept.
+    """
+    from cameras.services import camera_delete
+    from portal.audit import audit_record
+
+    for camera in list(user.cameras.all()):
+        camera_delete(camera=camera, actor=user, ip_address=ip_address)
+    audit_record(action="account.closed", actor=user, target=f"user:{user.pk}", ip_address=ip_address)
+    user.is_active = False
+    user.set_unusable_password()
+    user.save(update_fields=["is_active", "password"])

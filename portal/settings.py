@@ -292,3 +292,14 @@ LOGGING = {
 
 MFA_ADAPTER = "portal.adapters.MFAAdapter"
 FORM_RENDERER = "portal.forms_rendering.PortalFormRenderer"
+
+# --- Cameras ----------------------------------------------------------------------------
+# Fernet keys (comma-separated, newest first) encrypting stream URLs and credentials at rest.
+# Rotate by putting a new key first and running `manage.py rotate_stream_keys`. Without the
+# variable, a key derived from SECRET_KEY is used.
+STREAM_ENCRYPTION_KEYS = env_list("STREAM_ENCRYPTION_KEYS", [])
+# "Test connection" refuses loopback, private, link-local and other non-public addresses (SSRF)
+# unless they fall in one of these networks, e.g. "127.0.0.1/32,10.20.0.0/16".
+STREAM_ALLOWED_NETWORKS = env_list("STREAM_ALLOWED_NETWORKS", [])
+STREAM_TEST_TIMEOUT_SECONDS = env_int("STREAM_TEST_TIMEOUT_SECONDS", 5, minimum=1)
+CAMERA_SEARCH_MAX_RADIUS_M = env_int("CAMERA_SEARCH_MAX_RADIUS_M", 5000, minimum=100)

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
 
+from cameras.api import MyCameraViewSet, StaffCameraSearchViewSet
 from portal import views
 from portal.admin_login import admin_login
 from portal.api import MeView
@@ -11,6 +13,10 @@ portal_patterns = (
         path("", views.home, name="home"),
         path("dashboard/", views.dashboard, name="dashboard"),
         path("account/", views.account, name="account"),
+        path("account/close/", views.account_close_view, name="account_close"),
+        path("waiver/", views.waiver_sign, name="waiver_sign"),
+        path("waiver/signatures/<int:pk>/", views.waiver_signature, name="waiver_signature"),
+        path("access-log/", views.access_log, name="access_log"),
         path("staff/", views.staff_home, name="staff_home"),
         path("healthz", views.healthz, name="healthz"),
         path("favicon.ico", views.favicon, name="favicon"),
@@ -20,12 +26,18 @@ portal_patterns = (
     "portal",
 )
 
+router = SimpleRouter()
+router.register("me/cameras", MyCameraViewSet, basename="my-camera")
+router.register("cameras", StaffCameraSearchViewSet, basename="staff-camera")
+
 api_v1_patterns = [
     path("me/", MeView.as_view(), name="api-me"),
+    *router.urls,
 ]
 
 urlpatterns = [
     path("", include(portal_patterns)),
+    path("cameras/", include("cameras.urls")),
     # The admin signs in through allauth, so lockout and MFA apply there too.
     path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),

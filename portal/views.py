@@ -1,20 +1,28 @@
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
+from cameras.forms import PauseForm
+from cameras.models import Camera
 from portal import health
 from portal.access import owner_required, staff_required
-from portal.forms import ProfileForm, StaffProfileForm
-from portal.models import OutboxEmail, User
+from portal.forms import ProfileForm, StaffProfileForm, WaiverSignForm
+from portal.models import AuditEvent, OutboxEmail, User, Waiver, WaiverSignature
+from portal.request_info import client_ip, user_agent
 from portal.roles import DESCRIPTIONS
-from portal.services import user_set_language
+from portal.services import account_close, user_set_language
+from portal.services import waiver_sign as waiver_sign_service
 
 
 def favicon(request):
@@ -28,8 +36,75 @@ def home(request):
 
 @owner_required
 def dashboard(request):
-    email_verified = request.user.emailaddress_set.filter(verified=True).exists()
-    return render(request, "portal/dashboard.html", {"email_verified": email_verified})
+    user = request.user
+    cameras = list(Camera.objects.owned_by(user).select_related("rules", "stream"))
+    now = timezone.now()
+    for camera in cameras:
+        camera.paused_now = camera.rules.is_paused(now)
+    waiver = Waiver.objects.current_for(user)
+    context = {
+        "email_verified": user.emailaddress_set.filter(verified=True).exists(),
+        "cameras": cameras,
+        "camera_points": [{"name": c.name, "lat": c.latitude, "lng": c.longitude, "integrated": c.is_integrated,
+                           "url": reverse("cameras:edit", args=[c.pk])} for c in cameras],
+        "waiver": waiver,
+        "signed_current": waiver is None or waiver.signatures.filter(user=user).exists(),
+        "has_signed_before": user.waiver_signatures.exists(),
+        "access_events": AuditEvent.objects.for_owner(user).exclude(actor=user)[:5],
+        "any_paused": any(camera.paused_now for camera in cameras),
+        "pause_form": PauseForm(),
+    }
+    return render(request, "portal/dashboard.html", context)
+
+
+@owner_required
+def waiver_sign(request):
+    user = request.user
+    waiver = Waiver.objects.current_for(user)
+    if waiver is None:
+        return render(request, "portal/waiver_sign.html", {"waiver": None})
+    signature = waiver.signatures.filter(user=user).first()
+    form = WaiverSignForm(request.POST or None)
+    if request.method == "POST" and signature is None and form.is_valid():
+        try:
+            waiver_sign_service(user=user, waiver=waiver, typed_name=form.cleaned_data["typed_name"],
+                                agreed=form.cleaned_data["agreed"], ip_address=client_ip(request),
+                                user_agent=user_agent(request))
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Thank you. You signed version %(version)s of the agreement.") % {
+                "version": waiver.version})
+            if not Camera.objects.owned_by(user).exists():
+                return redirect("cameras:create")
+            return redirect("portal:dashboard")
+    return render(request, "portal/waiver_sign.html", {"waiver": waiver, "signature": signature, "form": form})
+
+
+@owner_required
+def waiver_signature(request, pk):
+    signature = get_object_or_404(WaiverSignature.objects.filter(user=request.user).select_related("waiver"), pk=pk)
+    return render(request, "portal/waiver_signature.html", {"signature": signature})
+
+
+@owner_required
+def access_log(request):
+    events = AuditEvent.objects.for_owner(request.user).exclude(actor=request.user)
+    return render(request, "portal/access_log.html", {"events": events[:500]})
+
+
+@owner_required
+def account_close_view(request):
+    if request.method == "POST":
+        if request.POST.get("confirm") != "close":
+            messages.error(request, _("Tick the box to confirm that you want to leave the program."))
+            return redirect("portal:account_close")
+        account_close(user=request.user, ip_address=client_ip(request))
+        logout(request)
+        messages.success(request, _("Your account is closed and your cameras have left the program."))
+        return redirect("portal:home")
+    return render(request, "portal/account_close.html", {"camera_count": request.user.cameras.count()})
 
 
 @login_required

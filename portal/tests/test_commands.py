@@ -6,7 +6,8 @@ from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
 
 from portal import roles
-from portal.models import User
+from cameras.models import Camera, SharingRules
+from portal.models import User, Waiver, WaiverSignature
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def run(*args, **options):
 def test_seed_demo_creates_owners_and_staff_with_mfa():
     output = run("seed_demo")
 
-    assert User.objects.owners().count() == 2
+    assert User.objects.owners().count() == 152
     assert User.objects.in_role(roles.OPERATOR).get().email == "operator@example.org"
     assert Authenticator.objects.filter(type=Authenticator.Type.TOTP).count() == 4
     assert "otpauth://totp/operator%40example.org?secret=" in output
@@ -29,11 +30,23 @@ def test_seed_demo_creates_owners_and_staff_with_mfa():
 
 def test_seed_demo_is_idempotent_and_keeps_totp_secrets():
     first = run("seed_demo")
+    counts = (User.objects.count(), Camera.objects.count(), WaiverSignature.objects.count())
     second = run("seed_demo")
 
     assert first == second
-    assert User.objects.count() == 6
+    assert (User.objects.count(), Camera.objects.count(), WaiverSignature.objects.count()) == counts
     assert Authenticator.objects.count() == 8  # TOTP and recovery codes for each staff member
+
+
+def test_seed_demo_builds_a_city_with_varied_rules():
+    run("seed_demo")
+
+    assert Camera.objects.count() >= 300
+    assert Camera.objects.integrated().count() >= 30
+    assert set(SharingRules.objects.values_list("live_mode", flat=True)) == set(SharingRules.LiveMode.values)
+    assert SharingRules.objects.filter(location_precision="approximate").exists()
+    assert Waiver.objects.current().count() == 2
+    assert User.objects.owners().exclude(waiver_signatures__waiver__is_current=True).exists()
 
 
 def test_create_staff_makes_a_staff_account_in_a_role():

@@ -1,0 +1,231 @@
+"""REST API: owners manage their own cameras; staff search cameras around a place."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ValidationError as APIValidationError
+from rest_framework.response import Response
+
+from cameras import services
+from cameras.geo import APPROXIMATE_GRID_M, approximate_location, haversine_m
+from cameras.models import Camera, SharingRules, StreamSource
+from portal.audit import audit_record
+from portal.models import Waiver, WaiverSignature
+from portal.request_info import client_ip
+
+
+class IsOwnerAccount(permissions.BasePermission):
+    message = "This endpoint is for residents and businesses."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_owner)
+
+
+class CanSearchCameras(permissions.BasePermission):
+    message = "Searching cameras needs police staff with the cameras.view_camera permission."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff and user.has_perm("cameras.view_camera"))
+
+
+def _raise_api_error(error):
+    raise APIValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
+
+
+class ScheduleWindowSerializer(serializers.Serializer):
+    days = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), min_length=1)
+    start = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$")
+    end = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class SharingRulesSerializer(serializers.ModelSerializer):
+    schedule = ScheduleWindowSerializer(many=True, required=False)
+    summary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SharingRules
+        fields = ["live_mode", "schedule", "incident_radius_m", "incident_minutes", "accept_requests",
+                  "paused_until", "notify_on_live_view", "location_precision", "summary"]
+
+    def get_summary(self, rules) -> list[str]:
+        return [str(line) for line in rules.summary()]
+
+
+class StreamSourceSerializer(serializers.Serializer):
+    """Write-only secrets: reading a camera shows only the kind and whether it was tested."""
+
+    kind = serializers.ChoiceField(choices=StreamSource.Kind.choices)
+    url = serializers.CharField(write_only=True, max_length=2000)
+    username = serializers.CharField(write_only=True, required=False, allow_blank=True, default="")
+    password = serializers.CharField(write_only=True, required=False, allow_blank=True, default="")
+    last_test_ok = serializers.BooleanField(read_only=True, allow_null=True)
+
+
+class MyCameraSerializer(serializers.ModelSerializer):
+    rules = SharingRulesSerializer(required=False)
+    stream = StreamSourceSerializer(required=False)
+    coverage = serializers.ListField(child=serializers.ChoiceField(choices=Camera.Coverage.choices), required=False)
+
+    class Meta:
+        model = Camera
+        fields = ["id", "name", "latitude", "longitude", "address", "site_kind", "coverage", "direction_degrees",
+                  "access_level", "rules", "stream", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+def _rule_fields(rules, data):
+    fields = {name: getattr(rules, name) for name in services.RULE_FIELDS}
+    fields.update({name: value for name, value in data.items() if name in services.RULE_FIELDS})
+    return fields
+
+
+class MyCameraViewSet(viewsets.ModelViewSet):
+    """The signed-in owner's cameras with their sharing rules. Other owners' cameras are 404."""
+
+    queryset = Camera.objects.none()
+    serializer_class = MyCameraSerializer
+    permission_classes = [IsOwnerAccount]
+
+    def get_queryset(self):
+        return Camera.objects.owned_by(self.request.user).select_related("rules", "stream")
+
+    def perform_create(self, serializer):
+        waiver = Waiver.objects.current_for(self.request.user)
+        if waiver and not WaiverSignature.objects.filter(user=self.request.user, waiver=waiver).exists():
+            raise PermissionDenied(_("Sign the current program agreement before registering cameras."))
+        data = dict(serializer.validated_data)
+        rules, stream = data.pop("rules", None), data.pop("stream", None)
+        try:
+            with transaction.atomic():
+                camera = services.camera_register(owner=self.request.user, ip_address=client_ip(self.request), **data)
+                self._save_rules_and_stream(camera, rules, stream)
+        except DjangoValidationError as error:
+            _raise_api_error(error)
+        serializer.instance = self.get_queryset().get(pk=camera.pk)
+
+    def perform_update(self, serializer):
+        camera = serializer.instance
+        data = dict(serializer.validated_data)
+        rules, stream = data.pop("rules", None), data.pop("stream", None)
+        location = {"latitude": data.pop("latitude", camera.latitude),
+                    "longitude": data.pop("longitude", camera.longitude)}
+        fields = {name: data.get(name, getattr(camera, name)) for name in services.CAMERA_FIELDS}
+        try:
+            with transaction.atomic():
+                services.camera_update(camera=camera, actor=self.request.user, ip_address=client_ip(self.request),
+                                       **location, **fields)
+                self._save_rules_and_stream(camera, rules, stream)
+        except DjangoValidationError as error:
+            _raise_api_error(error)
+        serializer.instance = self.get_queryset().get(pk=camera.pk)
+
+    def _save_rules_and_stream(self, camera, rules, stream):
+        ip_address = client_ip(self.request)
+        if rules is not None:
+            current = SharingRules.objects.get(camera=camera)
+            services.sharing_rules_update(camera=camera, actor=self.request.user, ip_address=ip_address,
+                                          **_rule_fields(current, rules))
+        if stream is not None:
+            services.stream_source_set(camera=camera, actor=self.request.user, ip_address=ip_address, **stream)
+
+    def perform_destroy(self, instance):
+        services.camera_delete(camera=instance, actor=self.request.user, ip_address=client_ip(self.request))
+
+
+class StaffCameraSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    site_kind = serializers.CharField()
+    coverage = serializers.ListField(child=serializers.CharField())
+    direction_degrees = serializers.IntegerField(allow_null=True)
+    access_level = serializers.CharField()
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+    location_precision = serializers.CharField()
+    distance_m = serializers.FloatField()
+    owner_name = serializers.CharField()
+    owner_type = serializers.CharField()
+    available_for_requests = serializers.BooleanField()
+    unavailable_reason = serializers.CharField(allow_blank=True)
+
+
+class CameraSearchParams(serializers.Serializer):
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    lng = serializers.FloatField(min_value=-180, max_value=180)
+    radius_m = serializers.FloatField(min_value=0)
+
+    def validate_radius_m(self, value):
+        if value > settings.CAMERA_SEARCH_MAX_RADIUS_M:
+            raise serializers.ValidationError(
+                _("The largest search radius is %(max)s m.") % {"max": settings.CAMERA_SEARCH_MAX_RADIUS_M})
+        return value
+
+
+def staff_camera_results(lat, lng, radius_m):
+    """Cameras staff may see inside the circle, with positions blurred where owners chose so.
+
+    An approximate camera is placed, measured and kept or dropped by its grid-cell centre, so that
+    searches from many centres cannot narrow its position below the cell.
+    """
+    now = timezone.now()
+    candidates = (Camera.objects.visible_to_staff().with_policy_facts()
+                  .within(lat, lng, radius_m + APPROXIMATE_GRID_M))
+    results = []
+    for camera in candidates:
+        rules = camera.rules
+        approximate = rules.location_precision == SharingRules.Precision.APPROXIMATE
+        if approximate:
+            shown_lat, shown_lng = approximate_location(camera.latitude, camera.longitude)
+            distance = haversine_m(lat, lng, shown_lat, shown_lng)
+        else:
+            shown_lat, shown_lng, distance = camera.latitude, camera.longitude, camera.distance_m
+        if distance > radius_m:
+            continue
+        reason = ""
+        if not camera.owner_waiver_current:
+            reason = _("The owner has not signed the current program agreement.")
+        elif rules.is_paused(now):
+            reason = _("The owner has paused sharing.")
+        elif not rules.accept_requests:
+            reason = _("The owner does not accept footage requests.")
+        results.append({
+            "id": camera.pk, "name": camera.name, "site_kind": camera.site_kind, "coverage": camera.coverage,
+            "direction_degrees": camera.direction_degrees, "access_level": camera.access_level,
+            "latitude": shown_lat, "longitude": shown_lng, "location_precision": rules.location_precision,
+            "distance_m": round(distance, 1), "owner_name": camera.owner.display_name,
+            "owner_type": camera.owner.account_type, "available_for_requests": not reason,
+            "unavailable_reason": str(reason),
+        })
+    results.sort(key=lambda item: (item["distance_m"], item["id"]))
+    return results
+
+
+class StaffCameraSearchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Police staff: cameras within `radius_m` metres of (`lat`, `lng`), nearest first. Audited."""
+
+    queryset = Camera.objects.none()
+    serializer_class = StaffCameraSerializer
+    permission_classes = [CanSearchCameras]
+    pagination_class = None
+
+    @extend_schema(parameters=[
+        OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True),
+        OpenApiParameter("lng", OpenApiTypes.DOUBLE, required=True),
+        OpenApiParameter("radius_m", OpenApiTypes.DOUBLE, required=True, description="metres"),
+    ])
+    def list(self, request, *args, **kwargs):
+        params = CameraSearchParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        lat, lng, radius_m = (params.validated_data[name] for name in ("lat", "lng", "radius_m"))
+        results = staff_camera_results(lat, lng, radius_m)
+        audit_record(action="camera.search", actor=request.user, ip_address=client_ip(request),
+                     target=f"circle:{lat:.5f},{lng:.5f},{radius_m:.0f}",
+                     details={"lat": lat, "lng": lng, "radius_m": radius_m, "found": len(results)})
+        return Response(StaffCameraSerializer(results, many=True).data, status=status.HTTP_200_OK)

@@ -1,0 +1,63 @@
+"""Great-circle geometry for camera searches, without GeoDjango (see DESIGN.md, Geography)."""
+
+import math
+
+EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
+APPROXIMATE_GRID_M = 150.0
+
+
+def unit_vector(lat, lng):
+    """The point (lat, lng) on the unit sphere, as (x, y, z)."""
+    phi, lam = math.radians(lat), math.radians(lng)
+    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+
+
+def chord_squared_limit(radius_m):
+    """Squared straight-line distance on the unit sphere matching an arc of radius_m metres."""
+    angle = min(radius_m / EARTH_RADIUS_M, math.pi)
+    return (2 * math.sin(angle / 2)) ** 2
+
+
+def haversine_m(lat1, lng1, lat2, lng2):
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi = (phi2 - phi1) / 2
+    half_dlam = math.radians(lng2 - lng1) / 2
+    a = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlam) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bounding_box(lat, lng, radius_m):
+    """(lat_min, lat_max, lng_ranges) enclosing the circle; lng_ranges is None for all longitudes.
+
+    Slightly enlarged so that rounding never drops a camera on the circle's edge; the exact test
+    follows. Near a pole every longitude is possible; across the antimeridian there are two ranges.
+    """
+    margin = 1e-9
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M) + margin
+    lat_min, lat_max = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    if lat_min <= -90.0 or lat_max >= 90.0 or radius_m >= math.pi * EARTH_RADIUS_M / 2:
+        return lat_min, lat_max, None
+    # The widest longitude span of the circle, reached at the latitude farthest from the equator.
+    sin_ratio = math.sin(radius_m / EARTH_RADIUS_M) / math.cos(math.radians(lat))
+    if sin_ratio >= 1.0:
+        return lat_min, lat_max, None
+    dlng = math.degrees(math.asin(sin_ratio)) + margin
+    west, east = lng - dlng, lng + dlng
+    if west < -180.0:
+        return lat_min, lat_max, [(west + 360.0, 180.0), (-180.0, east)]
+    if east > 180.0:
+        return lat_min, lat_max, [(west, 180.0), (-180.0, east - 360.0)]
+    return lat_min, lat_max, [(west, east)]
+
+
+def approximate_location(lat, lng):
+    """Snap a point to the centre of its ~150 m grid cell: stable, so repeated looks reveal nothing more."""
+    cell_lat = math.degrees(APPROXIMATE_GRID_M / EARTH_RADIUS_M)
+    snapped_lat = (math.floor(lat / cell_lat) + 0.5) * cell_lat
+    snapped_lat = max(-90.0, min(90.0, snapped_lat))
+    cos_lat = max(math.cos(math.radians(snapped_lat)), 1e-6)
+    cell_lng = cell_lat / cos_lat
+    snapped_lng = (math.floor((lng + 180.0) / cell_lng) + 0.5) * cell_lng - 180.0
+    if snapped_lng > 180.0:
+        snapped_lng -= 360.0
+    return round(snapped_lat, 6), round(snapped_lng, 6)

@@ -1,0 +1,236 @@
+import math
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cameras.geo import EARTH_RADIUS_M, unit_vector
+
+
+class CameraQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+    def integrated(self):
+        return self.filter(access_level=Camera.AccessLevel.INTEGRATED)
+
+    def within(self, lat, lng, radius_m):
+        """Cameras within radius_m metres of (lat, lng), nearest first, with `distance_m`.
+
+        An indexed latitude/longitude box narrows the rows; the exact great-circle test is then
+        done in SQL on each camera's stored unit vector (chord length is monotonic in arc length),
+        so no trigonometry runs per row and SQLite and PostgreSQL give identical results.
+        """
+        from cameras.geo import bounding_box, chord_squared_limit
+
+        lat_min, lat_max, lng_ranges = bounding_box(lat, lng, radius_m)
+        query = models.Q(latitude__gte=lat_min, latitude__lte=lat_max)
+        if lng_ranges is not None:
+            lng_query = models.Q()
+            for lng_min, lng_max in lng_ranges:
+                lng_query |= models.Q(longitude__gte=lng_min, longitude__lte=lng_max)
+            query &= lng_query
+        x, y, z = unit_vector(lat, lng)
+        chord_squared = (
+            (models.F("unit_x") - x) * (models.F("unit_x") - x)
+            + (models.F("unit_y") - y) * (models.F("unit_y") - y)
+            + (models.F("unit_z") - z) * (models.F("unit_z") - z)
+        )
+        return (
+            self.filter(query)
+            .annotate(chord_squared_value=chord_squared)
+            .filter(chord_squared_value__lte=chord_squared_limit(radius_m))
+            .order_by("chord_squared_value", "pk")
+        )
+
+    def nearest(self, lat, lng, n):
+        """The n cameras nearest to (lat, lng), nearest first, with `distance_m`."""
+        radius_m = 500.0
+        while True:
+            found = list(self.within(lat, lng, radius_m)[:n])
+            if len(found) >= n or radius_m >= math.pi * EARTH_RADIUS_M:
+                return found
+            radius_m = min(radius_m * 4, math.pi * EARTH_RADIUS_M)
+
+    def visible_to_staff(self):
+        """Cameras staff may see at all: active owners who verified their e-mail address."""
+        from allauth.account.models import EmailAddress
+
+        verified = EmailAddress.objects.filter(user=models.OuterRef("owner"), verified=True)
+        return self.filter(owner__is_active=True).filter(models.Exists(verified))
+
+    def with_policy_facts(self):
+        """Annotate what the live-access policy needs about the owner, so it queries nothing."""
+        from allauth.account.models import EmailAddress
+
+        from portal.models import WaiverSignature
+
+        verified = EmailAddress.objects.filter(user=models.OuterRef("owner"), verified=True)
+        signed_current = WaiverSignature.objects.current().filter(user=models.OuterRef("owner"))
+        return self.select_related("owner", "rules").annotate(
+            owner_email_verified=models.Exists(verified),
+            owner_waiver_current=models.Exists(signed_current),
+        )
+
+
+class Camera(models.Model):
+    class SiteKind(models.TextChoices):
+        HOME = "home", _("Home")
+        BUSINESS = "business", _("Business")
+        SCHOOL = "school", _("School")
+        WORSHIP = "worship", _("Place of worship")
+        GOVERNMENT = "government", _("Government")
+        OTHER = "other", _("Other")
+
+    class AccessLevel(models.TextChoices):
+        REGISTERED = "registered", _("Registered: footage only on request")
+        INTEGRATED = "integrated", _("Integrated: live access under my rules")
+
+    class Coverage(models.TextChoices):
+        STREET = "street", _("Street")
+        SIDEWALK = "sidewalk", _("Sidewalk")
+        ENTRANCE = "entrance", _("Entrance")
+        DRIVEWAY = "driveway", _("Driveway")
+        PARKING = "parking", _("Parking")
+        YARD = "yard", _("Yard")
+        ALLEY = "alley", _("Alley")
+        INTERIOR = "interior", _("Inside the building")
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cameras")
+    name = models.CharField(_("name"), max_length=100)
+    latitude = models.FloatField(_("latitude"), validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(_("longitude"), validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    # The point on the unit sphere: exact great-circle searches with plain arithmetic in SQL.
+    unit_x = models.FloatField(editable=False)
+    unit_y = models.FloatField(editable=False)
+    unit_z = models.FloatField(editable=False)
+    address = models.CharField(_("address"), max_length=255)
+    site_kind = models.CharField(_("site"), max_length=16, choices=SiteKind.choices, default=SiteKind.HOME)
+    coverage = models.JSONField(_("what it covers"), default=list, blank=True)
+    direction_degrees = models.PositiveSmallIntegerField(
+        _("direction (degrees from north)"), null=True, blank=True, validators=[MaxValueValidator(359)]
+    )
+    access_level = models.CharField(
+        _("access level"), max_length=16, choices=AccessLevel.choices, default=AccessLevel.REGISTERED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CameraQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["latitude", "longitude"], name="camera_lat_lng")]
+        permissions = [("view_live", "Can watch live streams of integrated cameras")]
+
+    def __str__(self):
+        return self.name
+
+    def set_location(self, latitude, longitude):
+        self.latitude, self.longitude = latitude, longitude
+        self.unit_x, self.unit_y, self.unit_z = unit_vector(latitude, longitude)
+
+    @property
+    def distance_m(self):
+        """Great-circle distance from the centre of the last within()/nearest() query."""
+        chord = math.sqrt(max(getattr(self, "chord_squared_value", 0.0), 0.0))
+        return 2 * EARTH_RADIUS_M * math.asin(min(chord / 2, 1.0))
+
+    @property
+    def is_integrated(self):
+        return self.access_level == self.AccessLevel.INTEGRATED
+
+
+class SharingRules(models.Model):
+    """What the owner allows for one camera."""
+
+    class LiveMode(models.TextChoices):
+        NEVER = "never", _("Never")
+        SCHEDULE = "schedule", _("On a weekly schedule")
+        INCIDENT = "incident", _("Only during an alarm or 911 event nearby")
+        ALWAYS = "always", _("Always")
+
+    class Precision(models.TextChoices):
+        EXACT = "exact", _("Exact location")
+        APPROXIMATE = "approximate", _("Approximate (about 150 m) until I answer a request")
+
+    camera = models.OneToOneField(Camera, on_delete=models.CASCADE, primary_key=True, related_name="rules")
+    live_mode = models.CharField(max_length=16, choices=LiveMode.choices, default=LiveMode.NEVER)
+    # [{"days": [0, 1, 2, 3, 4], "start": "18:00", "end": "07:00"}], days 0 = Monday; an end at
+    # or before the start runs past midnight into the next day.
+    schedule = models.JSONField(default=list, blank=True)
+    incident_radius_m = models.PositiveIntegerField(
+        default=200, validators=[MinValueValidator(10), MaxValueValidator(5000)]
+    )
+    incident_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(5), MaxValueValidator(720)]
+    )
+    accept_requests = models.BooleanField(default=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    notify_on_live_view = models.BooleanField(default=False)
+    location_precision = models.CharField(max_length=16, choices=Precision.choices, default=Precision.EXACT)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "sharing rules"
+        verbose_name_plural = "sharing rules"
+
+    def __str__(self):
+        return f"Rules for {self.camera}"
+
+    def is_paused(self, at):
+        return self.paused_until is not None and self.paused_until > at
+
+    @property
+    def paused_indefinitely(self):
+        return self.paused_until is not None and self.paused_until.year == 9999
+
+    def live_summary(self):
+        """The live rule in plain words: "Live access: weekdays 18:00–07:00"."""
+        from cameras.policy import describe_schedule
+
+        if self.live_mode == self.LiveMode.ALWAYS:
+            return _("Live access: at any time")
+        if self.live_mode == self.LiveMode.SCHEDULE:
+            return _("Live access: %(schedule)s") % {"schedule": describe_schedule(self.schedule)}
+        if self.live_mode == self.LiveMode.INCIDENT:
+            return _("Live access: only during an alarm or 911 event within %(metres)s m, for %(minutes)s minutes") % {
+                "metres": self.incident_radius_m, "minutes": self.incident_minutes}
+        return _("Live access: never")
+
+    def summary(self):
+        """Every rule in plain words, for the owner's dashboard."""
+        lines = []
+        if self.camera.is_integrated:
+            lines.append(self.live_summary())
+        lines.append(_("Footage requests: accepted") if self.accept_requests else _("Footage requests: not accepted"))
+        if self.location_precision == self.Precision.APPROXIMATE:
+            lines.append(_("Location shown to police: approximate (about 150 m)"))
+        else:
+            lines.append(_("Location shown to police: exact"))
+        if self.notify_on_live_view and self.camera.is_integrated:
+            lines.append(_("E-mail me on each live view"))
+        return lines
+
+
+class StreamSource(models.Model):
+    """Where an integrated camera's live picture comes from. URL and credentials are encrypted."""
+
+    class Kind(models.TextChoices):
+        MJPEG = "mjpeg", _("MJPEG over HTTP")
+        SNAPSHOT = "snapshot", _("JPEG snapshot URL")
+        HLS = "hls", _("HLS playlist")
+        RTSP = "rtsp", _("RTSP through a media gateway")
+
+    camera = models.OneToOneField(Camera, on_delete=models.CASCADE, primary_key=True, related_name="stream")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    encrypted_url = models.TextField()
+    encrypted_username = models.TextField(blank=True)
+    encrypted_password = models.TextField(blank=True)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.get_kind_display()} source of {self.camera}"

@@ -1,0 +1,151 @@
+"""The live-access policy: the only code that decides whether a viewer may watch a camera live.
+
+`evaluate_live_access` is pure: it reads the camera (with its rules and the owner facts that
+`Camera.objects.with_policy_facts()` annotates), the viewer's permissions, the time and the
+incident, and returns a Decision. It writes nothing; `cameras.services.live_access_check` calls
+it and records every decision in the audit log.
+"""
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from cameras.geo import haversine_m
+
+VIEW_LIVE_PERMISSION = "cameras.view_live"
+# The kinds of incident that can open "during an alarm or 911 event" access.
+EMERGENCY_KINDS = frozenset({"alarm", "911"})
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    code: str
+    reason: str
+
+    def __bool__(self):
+        return self.allowed
+
+
+# Every decision's reason in plain words, by code; the audit log stores the code.
+REASONS = {
+    "not_signed_in": _("Only signed-in staff can watch live video."),
+    "no_permission": _("Your role does not include watching live video."),
+    "not_integrated": _("The owner registered this camera for footage requests only."),
+    "owner_unverified": _("The owner's account is not active and verified."),
+    "waiver_not_current": _("The owner has not signed the current program agreement."),
+    "paused": _("The owner has paused sharing."),
+    "live_never": _("The owner does not allow live viewing."),
+    "always": _("The owner allows live viewing at any time."),
+    "schedule": _("Within the owner's live-viewing schedule."),
+    "outside_schedule": _("Outside the owner's live-viewing schedule."),
+    "incident_nearby": _("An alarm or 911 event is active within the owner's distance."),
+    "no_qualifying_incident": _(
+        "Live viewing only during an alarm or 911 event near the camera, and none is active."
+    ),
+    "unknown_rule": _("The camera's rules are not understood; access refused."),
+}
+
+
+def _deny(code):
+    return Decision(False, code, str(REASONS[code]))
+
+
+def _allow(code):
+    return Decision(True, code, str(REASONS[code]))
+
+
+def evaluate_live_access(camera, viewer, at, incident=None):
+    """May `viewer` watch `camera` live at `at` (aware datetime), for `incident` (or None)?
+
+    `incident`, when given, has `kind` (e.g. "alarm", "911", "burglary"), `latitude`,
+    `longitude` and `occurred_at`.
+    """
+    if viewer is None or not viewer.is_authenticated or not viewer.is_active:
+        return _deny("not_signed_in")
+    if not viewer.is_staff or not viewer.has_perm(VIEW_LIVE_PERMISSION):
+        return _deny("no_permission")
+    if not camera.is_integrated:
+        return _deny("not_integrated")
+    owner = camera.owner
+    if not owner.is_active or not camera.owner_email_verified:
+        return _deny("owner_unverified")
+    if not camera.owner_waiver_current:
+        return _deny("waiver_not_current")
+    rules = camera.rules
+    if rules.is_paused(at):
+        return _deny("paused")
+    if rules.live_mode == rules.LiveMode.NEVER:
+        return _deny("live_never")
+    if rules.live_mode == rules.LiveMode.ALWAYS:
+        return _allow("always")
+    if rules.live_mode == rules.LiveMode.SCHEDULE:
+        if in_schedule(rules.schedule, at):
+            return _allow("schedule")
+        return _deny("outside_schedule")
+    if rules.live_mode == rules.LiveMode.INCIDENT:
+        if incident_qualifies(rules, camera, incident, at):
+            return _allow("incident_nearby")
+        return _deny("no_qualifying_incident")
+    return _deny("unknown_rule")
+
+
+def incident_qualifies(rules, camera, incident, at):
+    if incident is None or getattr(incident, "kind", None) not in EMERGENCY_KINDS:
+        return False
+    started = incident.occurred_at
+    if not (started <= at < started + timedelta(minutes=rules.incident_minutes)):
+        return False
+    distance = haversine_m(camera.latitude, camera.longitude, incident.latitude, incident.longitude)
+    return distance <= rules.incident_radius_m
+
+
+def parse_clock(text):
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def in_schedule(schedule, at, zone=None):
+    """Is `at` inside one of the weekly windows, read in the city's time zone?
+
+    A window {"days": [0..6], "start": "HH:MM", "end": "HH:MM"} opens on each listed day
+    (0 = Monday) at start; an end at or before the start closes the next day.
+    """
+    local = at.astimezone(zone or ZoneInfo(settings.TIME_ZONE))
+    weekday, clock = local.weekday(), local.time().replace(tzinfo=None)
+    for window in schedule:
+        start, end = parse_clock(window["start"]), parse_clock(window["end"])
+        for day in window["days"]:
+            if end > start:
+                if weekday == day and start <= clock < end:
+                    return True
+            elif (weekday == day and clock >= start) or (weekday == (day + 1) % 7 and clock < end):
+                return True
+    return False
+
+
+def describe_schedule(schedule):
+    """Plain words: "Mon–Fri 18:00–07:00; Sat, Sun 00:00–24:00"."""
+    parts = []
+    for window in schedule:
+        parts.append(f"{describe_days(window['days'])} {window['start']}–{window['end']}")
+    return "; ".join(parts)
+
+
+DAY_NAMES = [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+
+
+def describe_days(days):
+    days = sorted(set(days))
+    if days == list(range(7)):
+        return str(_("every day"))
+    if days == [0, 1, 2, 3, 4]:
+        return str(_("weekdays"))
+    if days == [5, 6]:
+        return str(_("weekends"))
+    return ", ".join(str(DAY_NAMES[day]) for day in days)
+
+
