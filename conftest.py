@@ -16,9 +16,11 @@ Conf.SYNC = True
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
+def _test_settings(settings):
     # The real hasher is deliberately slow; tests check behaviour, not hashing cost.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests never reach out: maps render without tiles.
+    settings.MAP_TILES_URL = ""
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +40,24 @@ def resident(db):
 def business(db):
     return OwnerFactory(email="shop@example.org", full_name="Bo Owner", account_type="business",
                         business_name="Bo's Bakery", phone="555-010-9999")
+
+
+@pytest.fixture
+def other_owner(db):
+    return OwnerFactory(email="neighbour@example.org", full_name="Nia Neighbour")
+
+
+@pytest.fixture
+def waivers(db, supervisor):
+    """A published waiver for each audience: {"resident": Waiver, "business": Waiver}."""
+    from portal.services import waiver_create, waiver_publish
+
+    published = {}
+    for audience in ("resident", "business"):
+        draft = waiver_create(audience=audience, title=f"Agreement for {audience}s",
+                              body="Joining is voluntary.\n\nEvery access is logged.", actor=supervisor)
+        published[audience] = waiver_publish(waiver=draft, actor=supervisor)
+    return published
 
 
 @pytest.fixture
@@ -129,6 +149,13 @@ def page(request, browser, live_server):
         page.screenshot(path=os.path.join(folder, f"FAILED-{request.node.name}.png"), full_page=True)
         print(f"Browser was at {page.url}")
     context.close()
+
+
+@pytest.fixture
+def dev_mail(settings):
+    """The development set-up: messages kept in the database and shown at /dev/outbox/."""
+    settings.DEBUG = True
+    settings.EMAIL_BACKEND = "portal.mail.OutboxBackend"
 
 
 @pytest.fixture

@@ -37,8 +37,9 @@ class SharingRulesForm(forms.Form):
                                   widget=forms.RadioSelect)
     schedule_days = forms.TypedMultipleChoiceField(label=_("Days"), choices=DAY_CHOICES, coerce=int,
                                                    widget=forms.CheckboxSelectMultiple, required=False)
-    schedule_start = forms.TimeField(label=_("From"), required=False, widget=forms.TimeInput(attrs={"type": "time"}))
-    schedule_end = forms.TimeField(label=_("To"), required=False, widget=forms.TimeInput(attrs={"type": "time"}),
+    schedule_start = forms.TimeField(label=_("Starts at"), required=False,
+                                     widget=forms.TimeInput(attrs={"type": "time"}))
+    schedule_end = forms.TimeField(label=_("Ends at"), required=False, widget=forms.TimeInput(attrs={"type": "time"}),
                                    help_text=_("An end earlier than the start runs past midnight (18:00 to 07:00)."))
     incident_radius_m = forms.IntegerField(label=_("Alarm or 911 event within (metres)"), min_value=10,
                                            max_value=5000, initial=200)

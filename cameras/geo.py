@@ -50,14 +50,21 @@ def bounding_box(lat, lng, radius_m):
     return lat_min, lat_max, [(west, east)]
 
 
+_ROWS = math.ceil(180.0 / math.degrees(APPROXIMATE_GRID_M / EARTH_RADIUS_M))
+
+
 def approximate_location(lat, lng):
-    """Snap a point to the centre of its ~150 m grid cell: stable, so repeated looks reveal nothing more."""
-    cell_lat = math.degrees(APPROXIMATE_GRID_M / EARTH_RADIUS_M)
-    snapped_lat = (math.floor(lat / cell_lat) + 0.5) * cell_lat
-    snapped_lat = max(-90.0, min(90.0, snapped_lat))
-    cos_lat = max(math.cos(math.radians(snapped_lat)), 1e-6)
-    cell_lng = cell_lat / cos_lat
-    snapped_lng = (math.floor((lng + 180.0) / cell_lng) + 0.5) * cell_lng - 180.0
-    if snapped_lng > 180.0:
-        snapped_lng -= 360.0
-    return round(snapped_lat, 6), round(snapped_lng, 6)
+    """The centre of the point's ~150 m grid cell: stable, so repeated looks reveal nothing more.
+
+    Rows are equal bands of latitude; each row is divided into equal columns all the way round,
+    as many as fit at the row's edge nearest the equator, so no cell is wider than the grid and
+    none is cut short at the antimeridian. A snapped point snaps to itself.
+    """
+    cell_lat = 180.0 / _ROWS
+    row = min(math.floor((lat + 90.0) / cell_lat), _ROWS - 1)
+    south, north = -90.0 + row * cell_lat, -90.0 + (row + 1) * cell_lat
+    equator_edge = 0.0 if south < 0.0 < north else min(abs(south), abs(north))
+    columns = max(1, math.ceil(360.0 * math.cos(math.radians(equator_edge)) / cell_lat))
+    cell_lng = 360.0 / columns
+    column = min(math.floor((lng + 180.0) / cell_lng), columns - 1)
+    return round((south + north) / 2, 6), round(-180.0 + (column + 0.5) * cell_lng, 6)

@@ -149,7 +149,7 @@ def sharing_pause(request):
     elif form.is_valid() and form.paused_until():
         until = form.paused_until()
     else:
-        messages.error(request, _("Choose a date and time to pause until, or press “Pause now”."))
+        messages.error(request, _("Choose a date and time to pause until, or press “Pause all my cameras now”."))
         return redirect("portal:dashboard")
     try:
         count = services.sharing_pause_all(owner=request.user, until=until, ip_address=client_ip(request))

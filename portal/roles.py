@@ -38,6 +38,8 @@ PERMISSIONS = {
     "portal.view_waiver": ("portal", "waiver", "view_waiver", "Can view waiver"),
     "portal.add_waiver": ("portal", "waiver", "add_waiver", "Can add waiver"),
     "portal.change_waiver": ("portal", "waiver", "change_waiver", "Can change waiver"),
+    "portal.view_waiversignature": ("portal", "waiversignature", "view_waiversignature",
+                                    "Can view waiver signature"),
 }
 
 # What each permission lets a person do, in the words the staff home page uses.
@@ -59,6 +61,7 @@ DESCRIPTIONS = {
     "portal.view_waiver": _("See program agreements (waivers)"),
     "portal.add_waiver": _("Write new program agreement versions"),
     "portal.change_waiver": _("Publish program agreement versions"),
+    "portal.view_waiversignature": _("See who signed which agreement version"),
 }
 
 _OPERATOR_PERMISSIONS = [
@@ -86,6 +89,7 @@ ROLE_PERMISSIONS = {
         "portal.view_waiver",
         "portal.add_waiver",
         "portal.change_waiver",
+        "portal.view_waiversignature",
     ],
     OVERSIGHT: ["portal.view_auditevent", "portal.view_statistics"],
 }

@@ -57,3 +57,12 @@ def totp_code(secret, at=None):
 
 def totp_code_for(user):
     return totp_code(totp_secret_for(user))
+
+
+def sign_waiver(user):
+    """Sign the waiver now in force for the user, as they would on the waiver page."""
+    from portal.models import Waiver
+    from portal.services import waiver_sign
+
+    return waiver_sign(user=user, waiver=Waiver.objects.current_for(user), typed_name=user.full_name, agreed=True,
+                       ip_address="203.0.113.7", user_agent="pytest")

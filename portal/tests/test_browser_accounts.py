@@ -1,49 +1,12 @@
 """Real browser flows (Playwright driving Chromium): sign-up, verification from the outbox, sign-in."""
 
-import re
 
 import pytest
 
 from portal.models import User
+from portal.tests.browser_helpers import confirm_from_outbox, fill_signup, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "lantern-orchard-41"
-
-
-@pytest.fixture
-def dev_mail(settings):
-    # The development set-up: messages kept in the database and shown at /dev/outbox/.
-    settings.DEBUG = True
-    settings.EMAIL_BACKEND = "portal.mail.OutboxBackend"
-
-
-def fill_signup(page, *, email, name, business=None, phone=""):
-    page.goto("/accounts/signup/")
-    page.get_by_label("Your full name").fill(name)
-    if business:
-        page.get_by_label("A business or organisation").check()
-        page.get_by_label("Business name").fill(business)
-    page.get_by_label("Phone").fill(phone)
-    page.get_by_label("Email").fill(email)
-    page.locator("#id_password1").fill(PASSWORD)
-    page.get_by_label("Password (again)").fill(PASSWORD)
-
-
-def confirm_from_outbox(page, email):
-    page.goto("/dev/outbox/")
-    page.get_by_role("link", name=re.compile("Please Confirm Your Email Address")).first.click()
-    assert email in page.locator("dl").inner_text()
-    page.locator("[data-testid=outbox-body] a[href*='/accounts/confirm-email/']").click()
-    page.get_by_role("button", name="Confirm").click()
-
-
-def sign_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-
 
 def test_a_resident_signs_up_verifies_from_the_outbox_and_signs_in(page, live_server, dev_mail, screenshot,
                                                                    console_errors):

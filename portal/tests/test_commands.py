@@ -5,8 +5,8 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
 
-from portal import roles
 from cameras.models import Camera, SharingRules
+from portal import roles
 from portal.models import User, Waiver, WaiverSignature
 
 pytestmark = pytest.mark.django_db

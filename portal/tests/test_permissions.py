@@ -32,6 +32,21 @@ TABLE = {
     "/accounts/password/reset/":  [200, 200, 200, 200, 200, 200, 200],
     "/accounts/2fa/":             [302, 200, 200, 200, 200, 200, 200],
     "/i18n/setlang/":             [405, 405, 405, 405, 405, 405, 405],
+    "/waiver/":                   [302, 200, 200, 302, 302, 302, 302],
+    "/access-log/":               [302, 200, 200, 302, 302, 302, 302],
+    "/account/close/":            [302, 200, 200, 302, 302, 302, 302],
+    "/cameras/new/":              [302, 200, 200, 302, 302, 302, 302],
+    "/cameras/pause/":            [302, 405, 405, 302, 302, 302, 302],
+    "/admin/cameras/camera/":     [302, 302, 302, 200, 200, 200, 403],
+    "/admin/cameras/camera/map/": [302, 302, 302, 200, 200, 200, 403],
+    "/admin/cameras/camera/add/": [302, 302, 302, 403, 403, 403, 403],
+    "/admin/portal/waiver/":      [302, 302, 302, 403, 403, 200, 403],
+    "/admin/portal/waiver/add/":  [302, 302, 302, 403, 403, 200, 403],
+    "/admin/portal/waiversignature/": [302, 302, 302, 403, 403, 200, 403],
+    "/admin/portal/auditevent/":  [302, 302, 302, 403, 403, 200, 200],
+    "/admin/portal/auditevent/add/": [302, 302, 302, 403, 403, 403, 403],
+    "/api/v1/me/cameras/":        [403, 200, 200, 403, 403, 403, 403],
+    "/api/v1/cameras/":           [403, 403, 403, 400, 400, 400, 403],
 }
 
 CASES = [(url, role, statuses[index]) for url, statuses in TABLE.items() for index, role in enumerate(ROLES)]

@@ -1,0 +1,32 @@
+"""Steps shared by the browser tests."""
+
+import re
+
+PASSWORD = "lantern-orchard-41"
+
+
+def fill_signup(page, *, email, name, business=None, phone=""):
+    page.goto("/accounts/signup/")
+    page.get_by_label("Your full name").fill(name)
+    if business:
+        page.get_by_label("A business or organisation").check()
+        page.get_by_label("Business name").fill(business)
+    page.get_by_label("Phone").fill(phone)
+    page.get_by_label("Email").fill(email)
+    page.locator("#id_password1").fill(PASSWORD)
+    page.get_by_label("Password (again)").fill(PASSWORD)
+
+
+def confirm_from_outbox(page, email):
+    page.goto("/dev/outbox/")
+    page.get_by_role("link", name=re.compile("Please Confirm Your Email Address")).first.click()
+    assert email in page.locator("dl").inner_text()
+    page.locator("[data-testid=outbox-body] a[href*='/accounts/confirm-email/']").click()
+    page.get_by_role("button", name="Confirm").click()
+
+
+def sign_in(page, email):
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
