@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cameras.geo import approximate_location
 from cameras.models import Camera, SharingRules
+from portal.admin import ReadOnlyAdminMixin
 from portal.models import WaiverSignature
 
 
@@ -52,7 +53,7 @@ class SharingRulesInline(admin.StackedInline):
 
 
 @admin.register(Camera)
-class CameraAdmin(admin.ModelAdmin):
+class CameraAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Staff see cameras and their owners' contact details; only owners change them."""
 
     list_display = ["name", "owner_name", "address", "site_kind", "access_level", "live_rule", "created_at"]
@@ -63,15 +64,6 @@ class CameraAdmin(admin.ModelAdmin):
               "access_level", "owner_name", "owner_email", "owner_phone", "created_at", "updated_at"]
     readonly_fields = fields
     inlines = [SharingRulesInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("owner"))
     def owner_name(self, camera):

@@ -29,12 +29,22 @@ def _waiver_signed(request):
     return waiver is None or waiver.signatures.filter(user=request.user).exists()
 
 
+def _same_place_as(request):
+    """?near=<id>: start a new camera at the address and spot of one of the owner's cameras."""
+    near = request.GET.get("near", "")
+    camera = Camera.objects.owned_by(request.user).filter(pk=int(near)).first() if near.isdigit() else None
+    if camera is None:
+        return {}
+    return {"address": camera.address, "latitude": camera.latitude, "longitude": camera.longitude,
+            "site_kind": camera.site_kind}
+
+
 @owner_required
 def camera_create(request):
     if not _waiver_signed(request):
         messages.warning(request, _("Please read and sign the program agreement before registering a camera."))
         return redirect("portal:waiver_sign")
-    form = CameraForm(request.POST or None)
+    form = CameraForm(request.POST or None, initial=_same_place_as(request))
     if request.method == "POST" and form.is_valid():
         try:
             camera = services.camera_register(owner=request.user, ip_address=client_ip(request), **form.cleaned_data)

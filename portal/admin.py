@@ -8,6 +8,20 @@ from portal.models import AuditEvent, User, Waiver, WaiverSignature
 from portal.request_info import client_ip
 from portal.services import waiver_create, waiver_publish
 
+
+class ReadOnlyAdminMixin:
+    """For records nobody edits in the admin: audit events, signatures, owners' cameras."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 admin.site.site_header = _("Community Camera Portal — staff administration")
 admin.site.site_title = _("Camera Portal admin")
 
@@ -100,23 +114,15 @@ class WaiverAdmin(admin.ModelAdmin):
 
 
 @admin.register(WaiverSignature)
-class WaiverSignatureAdmin(admin.ModelAdmin):
+class WaiverSignatureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["typed_name", "user", "waiver", "signed_at", "ip_address"]
     list_filter = ["waiver"]
     search_fields = ["typed_name", "user__email"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log: readable by supervisors and oversight, changeable by nobody."""
 
     list_display = ["id", "created_at", "actor_label", "action", "outcome", "camera_id", "incident_reference",
@@ -125,11 +131,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_label", "action", "target", "incident_reference"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -197,3 +197,15 @@ def test_switching_a_camera_to_registered_closes_live_access_and_drops_the_strea
     camera.refresh_from_db()
     assert camera.rules.live_mode == "never"
     assert not hasattr(camera, "stream")
+
+
+def test_another_camera_starts_at_the_same_address(client, signed_resident, other_owner, login):
+    first = CameraFactory(owner=signed_resident, address="12 Oak Ave", latitude=40.71, longitude=-74.01)
+    theirs = CameraFactory(owner=other_owner, address="Secret Lane 1")
+    login(client, signed_resident)
+
+    form = client.get(reverse("cameras:create"), {"near": first.pk}).context["form"]
+    assert (form["address"].value(), form["latitude"].value()) == ("12 Oak Ave", 40.71)
+
+    form = client.get(reverse("cameras:create"), {"near": theirs.pk}).context["form"]
+    assert form["address"].value() is None

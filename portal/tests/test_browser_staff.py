@@ -3,6 +3,7 @@
 import pyotp
 import pytest
 
+from cameras.tests.factories import CameraFactory
 from portal import roles
 from portal.tests.factories import PASSWORD, StaffFactory, totp_code, totp_secret_for
 
@@ -36,7 +37,8 @@ def test_a_new_operator_must_set_up_totp_before_the_staff_pages_open(page, scree
     assert console_errors == []
 
 
-def test_a_supervisor_signs_in_with_a_code_and_manages_staff_in_the_admin(page, console_errors):
+def test_a_supervisor_signs_in_with_a_code_and_manages_staff_and_cameras_in_the_admin(page, console_errors,
+                                                                                     screenshot):
     supervisor = StaffFactory(email="blake@police.example.org", full_name="Jordan Blake", roles=[roles.SUPERVISOR])
     StaffFactory(email="pat@police.example.org", full_name="Pat Lee", roles=[roles.OFFICER])
     secret = totp_secret_for(supervisor)
@@ -52,4 +54,13 @@ def test_a_supervisor_signs_in_with_a_code_and_manages_staff_in_the_admin(page, 
     page.get_by_role("link", name="pat@police.example.org").click()
     page.get_by_role("heading", name="Change user").wait_for()
     assert page.get_by_label("Badge number").is_visible()
+
+    CameraFactory(name="Porch", latitude=40.7128, longitude=-74.0060)
+    CameraFactory(name="Shop", latitude=40.7140, longitude=-74.0050, access_level="integrated",
+                  rules={"location_precision": "approximate"})
+    page.goto("/admin/cameras/camera/")
+    page.get_by_role("link", name="Map of all cameras").click()
+    page.locator("#all-cameras-map path.leaflet-interactive").nth(1).wait_for()
+    assert page.locator("#all-cameras-map path.leaflet-interactive").count() == 2
+    screenshot("admin-camera-map")
     assert console_errors == []
