@@ -303,3 +303,14 @@ STREAM_ENCRYPTION_KEYS = env_list("STREAM_ENCRYPTION_KEYS", [])
 STREAM_ALLOWED_NETWORKS = env_list("STREAM_ALLOWED_NETWORKS", [])
 STREAM_TEST_TIMEOUT_SECONDS = env_int("STREAM_TEST_TIMEOUT_SECONDS", 5, minimum=1)
 CAMERA_SEARCH_MAX_RADIUS_M = env_int("CAMERA_SEARCH_MAX_RADIUS_M", 5000, minimum=100)
+
+# --- Footage requests -------------------------------------------------------------------
+# Private storage: never under STATIC_ROOT or MEDIA_URL; files are served only through
+# permission-checked, audited views.
+FOOTAGE_ROOT = Path(env_str("FOOTAGE_ROOT", str(VAR_DIR / "footage")))
+UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 10 * 1024**3, minimum=1)
+UPLOAD_MAX_FILES_PER_REQUEST = env_int("UPLOAD_MAX_FILES_PER_REQUEST", 20, minimum=1)
+UPLOAD_MAX_BYTES_PER_REQUEST = env_int("UPLOAD_MAX_BYTES_PER_REQUEST", 50 * 1024**3, minimum=1)
+# Daphne hands a request's whole body to Django at once, so each tus PATCH is capped.
+UPLOAD_MAX_CHUNK_BYTES = env_int("UPLOAD_MAX_CHUNK_BYTES", 8 * 1024**2, minimum=64 * 1024)
+UPLOAD_EXPIRY_HOURS = env_int("UPLOAD_EXPIRY_HOURS", 48, minimum=1)

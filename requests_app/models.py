@@ -1,0 +1,140 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AreaRequest(models.Model):
+    """Staff asking every owner inside a circle for footage of one time window."""
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting a supervisor's approval")
+        SENT = "sent", _("Sent")
+        REJECTED = "rejected", _("Rejected by a supervisor")
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="area_requests")
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    radius_m = models.PositiveIntegerField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    message = models.TextField(blank=True)
+    case_number = models.CharField(max_length=64, blank=True)
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=24, choices=Status.choices)
+    over_limits = models.JSONField(default=list, blank=True, help_text="Why a supervisor must approve it.")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("send_arearequest", "Can send area footage requests"),
+                       ("approve_arearequest", "Can approve requests above the city's limits")]
+
+    def __str__(self):
+        return f"Area request #{self.pk} for {self.incident}"
+
+
+class FootageRequest(models.Model):
+    """One owner's part of an area request, answered through an e-mailed link."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the owner")
+        OPENED = "opened", _("Opened by the owner")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+
+    class EmailState(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed, will retry")
+        GAVE_UP = "gave_up", _("Failed")
+
+    area_request = models.ForeignKey(AreaRequest, on_delete=models.CASCADE, related_name="footage_requests")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="footage_requests")
+    cameras = models.ManyToManyField("cameras.Camera", blank=True, related_name="footage_requests")
+    camera_names = models.JSONField(default=list, help_text="The cameras asked about, as they were named then.")
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    email_state = models.CharField(max_length=16, choices=EmailState.choices, default=EmailState.QUEUED)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_last_error = models.CharField(max_length=500, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    email_message_id = models.CharField(max_length=255, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.TextField(blank=True)
+    expires_at = models.DateTimeField()
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["area_request", "pk"]
+        constraints = [models.UniqueConstraint(fields=["area_request", "owner"], name="one_request_per_owner")]
+
+    def __str__(self):
+        return f"Footage request #{self.pk} to {self.owner}"
+
+
+class Upload(models.Model):
+    """A resumable (tus) upload in progress or finished, stored in private storage."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    scope = models.CharField(max_length=100, db_index=True, help_text="What the upload belongs to, e.g. a request.")
+    filename = models.CharField(max_length=255, blank=True)
+    length = models.BigIntegerField()
+    offset = models.BigIntegerField(default=0)
+    metadata = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Upload {self.id} ({self.offset}/{self.length} bytes)"
+
+    @property
+    def path(self):
+        return settings.FOOTAGE_ROOT / "uploads" / f"{self.id}.part"
+
+    @property
+    def is_complete(self):
+        return self.offset == self.length
+
+
+class FootageSubmission(models.Model):
+    """A file an owner uploaded for a footage request: evidence once accepted."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", _("Being checked")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    footage_request = models.ForeignKey(FootageRequest, on_delete=models.PROTECT, related_name="submissions")
+    upload = models.OneToOneField(Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="submission")
+    original_name = models.CharField(max_length=255)
+    stored_name = models.CharField(max_length=255, blank=True, help_text="File name inside FOOTAGE_ROOT/evidence.")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64, blank=True)
+    media = models.JSONField(default=dict, blank=True, help_text="container, codec, duration_s, width, height")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING)
+    rejection_reason = models.CharField(max_length=500, blank=True)
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("view_footage", "Can review submitted footage")]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"
