@@ -314,3 +314,14 @@ UPLOAD_MAX_BYTES_PER_REQUEST = env_int("UPLOAD_MAX_BYTES_PER_REQUEST", 50 * 1024
 # Daphne hands a request's whole body to Django at once, so each tus PATCH is capped.
 UPLOAD_MAX_CHUNK_BYTES = env_int("UPLOAD_MAX_CHUNK_BYTES", 8 * 1024**2, minimum=64 * 1024)
 UPLOAD_EXPIRY_HOURS = env_int("UPLOAD_EXPIRY_HOURS", 48, minimum=1)
+# City guardrails for area requests: beyond a limit, a supervisor must approve.
+AREA_REQUEST_MAX_RADIUS_M = env_int("AREA_REQUEST_MAX_RADIUS_M", 805, minimum=10)
+AREA_REQUEST_MAX_WINDOW_HOURS = env_int("AREA_REQUEST_MAX_WINDOW_HOURS", 12, minimum=1)
+AREA_REQUEST_CASE_NUMBER_REQUIRED = env_bool("AREA_REQUEST_CASE_NUMBER_REQUIRED", True)
+# Incident types for which no area request may be sent at all (comma-separated type codes).
+AREA_REQUEST_BLOCKED_TYPES = env_list("AREA_REQUEST_BLOCKED_TYPES", [])
+FOOTAGE_REQUEST_EXPIRY_DAYS = env_int("FOOTAGE_REQUEST_EXPIRY_DAYS", 7, minimum=1)
+FOOTAGE_REQUEST_REMINDER_HOURS = env_int("FOOTAGE_REQUEST_REMINDER_HOURS", 48, minimum=1)
+FOOTAGE_REQUEST_EMAIL_MAX_ATTEMPTS = env_int("FOOTAGE_REQUEST_EMAIL_MAX_ATTEMPTS", 6, minimum=1)
+# How long the short session opened by an e-mailed link lasts.
+FOOTAGE_LINK_SESSION_HOURS = env_int("FOOTAGE_LINK_SESSION_HOURS", 12, minimum=1)

@@ -38,6 +38,7 @@ api_v1_patterns = [
 urlpatterns = [
     path("", include(portal_patterns)),
     path("cameras/", include("cameras.urls")),
+    path("", include("requests_app.urls")),
     # The admin signs in through allauth, so lockout and MFA apply there too.
     path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,269 @@
+"""Writes for area requests and per-owner footage requests: creation, approval, e-mail, answers."""
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from cameras.models import Camera
+from cameras.search import staff_camera_results
+from portal.audit import audit_record
+from portal.models import AuditEvent
+from requests_app.models import AreaRequest, FootageRequest
+from requests_app.tokens import new_token
+
+logger = logging.getLogger(__name__)
+
+
+# --- Limits and preview ---------------------------------------------------------------------
+
+def area_request_check(*, incident, radius_m, window_start, window_end, case_number):
+    """Validate a request; return the city limits it exceeds (each needs a supervisor's approval).
+
+    Raises ValidationError for what no approval can fix: a blocked incident type, a missing case
+    number where one is required, an empty or reversed time window.
+    """
+    errors = {}
+    if incident.incident_type in settings.AREA_REQUEST_BLOCKED_TYPES:
+        errors["incident"] = _("The city does not allow area requests for %(type)s incidents.") % {
+            "type": incident.get_incident_type_display()}
+    if settings.AREA_REQUEST_CASE_NUMBER_REQUIRED and not (case_number or "").strip():
+        errors["case_number"] = _("A case number is required before owners can be asked for footage.")
+    if radius_m <= 0:
+        errors["radius_m"] = _("Choose a radius larger than zero.")
+    if window_end <= window_start:
+        errors["window_end"] = _("The time window must end after it starts.")
+    elif window_start > timezone.now():
+        errors["window_start"] = _("The time window cannot start in the future: owners cannot have that footage.")
+    if errors:
+        raise ValidationError(errors)
+    over = []
+    if radius_m > settings.AREA_REQUEST_MAX_RADIUS_M:
+        over.append(_("The radius of %(radius)s m is larger than the city's limit of %(limit)s m.") % {
+            "radius": radius_m, "limit": settings.AREA_REQUEST_MAX_RADIUS_M})
+    hours = (window_end - window_start).total_seconds() / 3600
+    if hours > settings.AREA_REQUEST_MAX_WINDOW_HOURS:
+        over.append(_("The time window of %(hours).1f hours is longer than the city's limit of %(limit)s hours.") % {
+            "hours": hours, "limit": settings.AREA_REQUEST_MAX_WINDOW_HOURS})
+    return [str(reason) for reason in over]
+
+
+def area_request_preview(*, latitude, longitude, radius_m):
+    """Who would be asked: the cameras in the circle grouped by owner, and who will not be and why."""
+    cameras = staff_camera_results(latitude, longitude, radius_m)
+    by_owner = defaultdict(list)
+    for camera in cameras:
+        by_owner[camera["owner_id"]].append(camera)
+    asked, not_asked = {}, {}
+    for owner_id, owned in by_owner.items():
+        available = [camera for camera in owned if camera["available_for_requests"]]
+        if available:
+            asked[owner_id] = available
+        else:
+            not_asked[owner_id] = {"owner_name": owned[0]["owner_name"], "reason": owned[0]["unavailable_reason"],
+                                   "cameras": len(owned)}
+    counts = {"cameras": len(cameras), "integrated": sum(c["access_level"] == "integrated" for c in cameras),
+              "registered": sum(c["access_level"] == "registered" for c in cameras),
+              "owners_asked": len(asked), "owners_not_asked": len(not_asked)}
+    return {"cameras": cameras, "asked": asked, "not_asked": list(not_asked.values()), "counts": counts}
+
+
+# --- Creating, approving, fanning out ---------------------------------------------------------
+
+@transaction.atomic
+def area_request_create(*, incident, sender, latitude, longitude, radius_m, window_start, window_end, message="",
+                        case_number="", ip_address=None):
+    """Create an area request; send it at once within the limits, else queue it for a supervisor."""
+    if not sender.has_perm("requests_app.send_arearequest"):
+        raise PermissionDenied(_("Your role cannot send area requests."))
+    case_number = (case_number or incident.case_number or "").strip()
+    over = area_request_check(incident=incident, radius_m=radius_m, window_start=window_start,
+                              window_end=window_end, case_number=case_number)
+    needs_approval = bool(over) and not sender.has_perm("requests_app.approve_arearequest")
+    area_request = AreaRequest.objects.create(
+        incident=incident, latitude=latitude, longitude=longitude, radius_m=radius_m, window_start=window_start,
+        window_end=window_end, message=message.strip(), case_number=case_number, sender=sender, over_limits=over,
+        status=AreaRequest.Status.AWAITING_APPROVAL if needs_approval else AreaRequest.Status.SENT,
+    )
+    audit_record(action="area_request.created", actor=sender, target=f"area_request:{area_request.pk}",
+                 incident_reference=incident.reference, ip_address=ip_address,
+                 details={"radius_m": radius_m, "over_limits": over, "status": area_request.status})
+    if not needs_approval:
+        _fan_out(area_request, ip_address=ip_address)
+    return area_request
+
+
+@transaction.atomic
+def area_request_decide(*, area_request, supervisor, approve, note="", ip_address=None):
+    """A supervisor approves (and so sends) or rejects a request above the limits."""
+    if not supervisor.has_perm("requests_app.approve_arearequest"):
+        raise PermissionDenied(_("Only supervisors approve requests above the city's limits."))
+    area_request = AreaRequest.objects.select_for_update().get(pk=area_request.pk)
+    if area_request.status != AreaRequest.Status.AWAITING_APPROVAL:
+        raise ValidationError(_("This request was already decided."))
+    area_request.status = AreaRequest.Status.SENT if approve else AreaRequest.Status.REJECTED
+    area_request.decided_by, area_request.decided_at, area_request.decision_note = supervisor, timezone.now(), note
+    area_request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit_record(action="area_request.approved" if approve else "area_request.rejected", actor=supervisor,
+                 target=f"area_request:{area_request.pk}", incident_reference=area_request.incident.reference,
+                 ip_address=ip_address, details={"note": note})
+    if approve:
+        _fan_out(area_request, ip_address=ip_address)
+    return area_request
+
+
+def _fan_out(area_request, *, ip_address=None):
+    """One FootageRequest per owner with cameras in the circle; e-mails go out from a worker."""
+    preview = area_request_preview(latitude=area_request.latitude, longitude=area_request.longitude,
+                                   radius_m=area_request.radius_m)
+    expires_at = timezone.now() + timedelta(days=settings.FOOTAGE_REQUEST_EXPIRY_DAYS)
+    cameras_by_id = Camera.objects.in_bulk([c["id"] for owned in preview["asked"].values() for c in owned])
+    for owner_id, owned in preview["asked"].items():
+        footage_request = FootageRequest.objects.create(
+            area_request=area_request, owner_id=owner_id, expires_at=expires_at,
+            camera_names=[camera["name"] for camera in owned])
+        footage_request.cameras.set([cameras_by_id[camera["id"]] for camera in owned])
+        for camera in owned:
+            audit_record(action="request.sent", actor=area_request.sender, camera=cameras_by_id[camera["id"]],
+                         target=f"footage_request:{footage_request.pk}",
+                         incident_reference=area_request.incident.reference, ip_address=ip_address)
+    area_request_id = area_request.pk
+    transaction.on_commit(lambda: _queue_emails(area_request_id))
+
+
+def _queue_emails(area_request_id):
+    from django_q.tasks import async_task
+
+    async_task("requests_app.tasks.send_area_request_emails", area_request_id,
+               task_name=f"area-request-{area_request_id}-emails")
+
+
+# --- E-mail, exactly once per owner ---------------------------------------------------------------
+
+def footage_request_email_send(*, footage_request_id):
+    """Send the owner's e-mail unless it was sent already. Safe to run again after a crash.
+
+    The state moves queued → sending (committed, with a fresh token) → sent. A worker killed
+    before the SMTP hand-off leaves "sending", and the next run sends; one killed between the
+    SMTP server's acceptance and the commit of "sent" (a window of milliseconds) leads to one
+    repeat, with the same Message-ID so mail clients can fold it. Returns True if it sent.
+    """
+    with transaction.atomic():
+        footage_request = (FootageRequest.objects.select_for_update()
+                           .select_related("owner", "area_request__incident", "area_request__sender")
+                           .get(pk=footage_request_id))
+        if not _email_due(footage_request):
+            return False
+        token, footage_request.token_hash = new_token()
+        footage_request.email_state = FootageRequest.EmailState.SENDING
+        footage_request.email_attempts += 1
+        if not footage_request.email_message_id:
+            footage_request.email_message_id = make_msgid(domain="camera-portal")
+        footage_request.save(update_fields=["token_hash", "email_state", "email_attempts", "email_message_id"])
+    try:
+        _footage_request_email(footage_request, token).send()
+    except Exception as error:  # any SMTP or network failure: record it and retry later
+        _email_failed(footage_request, error)
+        return False
+    FootageRequest.objects.filter(pk=footage_request.pk).update(
+        email_state=FootageRequest.EmailState.SENT, email_sent_at=timezone.now(), email_last_error="",
+        email_next_attempt_at=None)
+    return True
+
+
+def _email_due(footage_request):
+    if footage_request.status != FootageRequest.Status.PENDING:
+        return False
+    if footage_request.email_state in (FootageRequest.EmailState.SENT, FootageRequest.EmailState.GAVE_UP):
+        return False
+    if footage_request.email_state == FootageRequest.EmailState.FAILED:
+        return footage_request.email_next_attempt_at is None or footage_request.email_next_attempt_at <= timezone.now()
+    return True
+
+
+def _email_failed(footage_request, error):
+    attempts = footage_request.email_attempts
+    gave_up = attempts >= settings.FOOTAGE_REQUEST_EMAIL_MAX_ATTEMPTS
+    FootageRequest.objects.filter(pk=footage_request.pk).update(
+        email_state=FootageRequest.EmailState.GAVE_UP if gave_up else FootageRequest.EmailState.FAILED,
+        email_last_error=f"{type(error).__name__}: {error}"[:500],
+        email_next_attempt_at=None if gave_up else timezone.now() + timedelta(minutes=2 ** attempts))
+    logger.warning("Footage request %s e-mail failed (attempt %s): %s", footage_request.pk, attempts, error)
+
+
+def _footage_request_email(footage_request, token):
+    owner = footage_request.owner
+    link = f"{settings.SITE_URL.rstrip('/')}/r/{token}/"
+    context = {"footage_request": footage_request, "area_request": footage_request.area_request,
+               "incident": footage_request.area_request.incident, "owner": owner, "link": link,
+               "CITY_NAME": settings.CITY_NAME, "PROGRAM_NAME": settings.PROGRAM_NAME}
+    with translation.override(owner.language or settings.LANGUAGE_CODE):
+        subject = _("%(city)s police ask for camera footage near you") % {"city": settings.CITY_NAME}
+        text = render_to_string("requests_app/email/footage_request.txt", context)
+        html = render_to_string("requests_app/email/footage_request.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[owner.email],
+                                     headers={"Message-ID": footage_request.email_message_id})
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+# --- The owner's answer -------------------------------------------------------------------------
+
+@transaction.atomic
+def footage_request_open(*, footage_request, ip_address=None):
+    """The owner opened the link (or the request on the dashboard) for the first time."""
+    footage_request = FootageRequest.objects.select_for_update().get(pk=footage_request.pk)
+    if footage_request.status == FootageRequest.Status.PENDING:
+        footage_request.status, footage_request.opened_at = FootageRequest.Status.OPENED, timezone.now()
+        footage_request.save(update_fields=["status", "opened_at"])
+        _audit_answer(footage_request, "request.opened", ip_address)
+    return footage_request
+
+
+def _audit_answer(footage_request, action, ip_address, **extra):
+    audit_record(action=action, actor=footage_request.owner, target=f"footage_request:{footage_request.pk}",
+                 incident_reference=footage_request.area_request.incident.reference, ip_address=ip_address, **extra)
+
+
+def _answerable(footage_request):
+    if footage_request.expires_at <= timezone.now() or footage_request.status == FootageRequest.Status.EXPIRED:
+        raise ValidationError(_("This request has expired; police can no longer receive footage for it."))
+    if footage_request.status in (FootageRequest.Status.APPROVED, FootageRequest.Status.DECLINED):
+        raise ValidationError(_("You already answered this request."))
+
+
+@transaction.atomic
+def footage_request_approve(*, footage_request, ip_address=None):
+    footage_request = FootageRequest.objects.select_for_update().get(pk=footage_request.pk)
+    _answerable(footage_request)
+    footage_request.status, footage_request.answered_at = FootageRequest.Status.APPROVED, timezone.now()
+    footage_request.save(update_fields=["status", "answered_at"])
+    _audit_answer(footage_request, "request.approved", ip_address, outcome=AuditEvent.Outcome.DONE)
+    return footage_request
+
+
+@transaction.atomic
+def footage_request_decline(*, footage_request, reason="", no_footage=False, ip_address=None):
+    footage_request = FootageRequest.objects.select_for_update().get(pk=footage_request.pk)
+    _answerable(footage_request)
+    footage_request.status, footage_request.answered_at = FootageRequest.Status.DECLINED, timezone.now()
+    footage_request.decline_reason = _("I have no footage of that time.") if no_footage else reason.strip()[:1000]
+    footage_request.save(update_fields=["status", "answered_at", "decline_reason"])
+    _audit_answer(footage_request, "request.declined", ip_address, details={"no_footage": no_footage})
+    return footage_request
+
+
+def footage_requests_expire(*, now=None):
+    """Mark unanswered requests past their expiry; returns how many. Idempotent."""
+    now = now or timezone.now()
+    return FootageRequest.objects.filter(
+        status__in=[FootageRequest.Status.PENDING, FootageRequest.Status.OPENED], expires_at__lte=now,
+    ).update(status=FootageRequest.Status.EXPIRED, token_hash=None)

@@ -1,0 +1,1 @@
+from requests_app.tests.smtp import smtp_server_fixture  # noqa: F401  (fixture)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from requests_app import views
+
+app_name = "requests_app"
+urlpatterns = [
+    path("r/<str:token>/", views.link_open, name="link"),
+    path("requests/<int:pk>/", views.answer, name="answer"),
+    path("requests/<int:pk>/approve/", views.answer_approve, name="approve"),
+    path("requests/<int:pk>/decline/", views.answer_decline, name="decline"),
+]
