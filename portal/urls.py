@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include(portal_patterns)),
     path("cameras/", include("cameras.urls")),
     path("", include("requests_app.urls")),
+    path("staff/incidents/", include("incidents.urls")),
     # The admin signs in through allauth, so lockout and MFA apply there too.
     path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),

@@ -1,16 +1,17 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portal.access import staff_required
 from portal.request_info import client_ip
 from requests_app import services
 from requests_app.access import get_footage_request_for_answer, grant_session
 from requests_app.forms import DeclineForm
-from requests_app.models import FootageRequest
+from requests_app.models import AreaRequest, FootageRequest
 from requests_app.tokens import token_hash
 
 
@@ -70,3 +71,55 @@ def answer_decline(request, pk):
         else:
             messages.success(request, _("Thank you for answering. The investigator will see that you declined."))
     return redirect("requests_app:answer", pk=pk)
+
+
+# --- Staff -------------------------------------------------------------------------------------
+
+@staff_required
+@require_POST
+def area_request_send(request, incident_pk):
+    from incidents.forms import AreaRequestForm
+    from incidents.views import get_incident_for_user, require_perm
+
+    incident = get_incident_for_user(request, incident_pk)
+    require_perm(request, "requests_app.send_arearequest")
+    form = AreaRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Check the request: %(errors)s") % {"errors": _form_errors(form)})
+        return redirect("incidents:detail", pk=incident.pk)
+    try:
+        area_request = services.area_request_create(incident=incident, sender=request.user,
+                                                    ip_address=client_ip(request), **form.cleaned_data)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if area_request.status == AreaRequest.Status.AWAITING_APPROVAL:
+            messages.warning(request, _("The request is beyond the city's limits and waits for a supervisor's "
+                                        "approval: %(reasons)s") % {"reasons": " ".join(area_request.over_limits)})
+        else:
+            messages.success(request, _("Sent to %(count)s owners.") % {
+                "count": area_request.footage_requests.count()})
+    return redirect("incidents:detail", pk=incident.pk)
+
+
+def _form_errors(form):
+    return " ".join(f"{form.fields[name].label if name in form.fields else ''}: {' '.join(errors)}"
+                    for name, errors in form.errors.items())
+
+
+@staff_required
+@require_POST
+def area_request_decide(request, pk):
+    from incidents.views import require_perm
+
+    require_perm(request, "requests_app.approve_arearequest")
+    area_request = get_object_or_404(AreaRequest, pk=pk)
+    approve = request.POST.get("decision") == "approve"
+    try:
+        services.area_request_decide(area_request=area_request, supervisor=request.user, approve=approve,
+                                     note=request.POST.get("note", ""), ip_address=client_ip(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Approved and sent.") if approve else _("Rejected."))
+    return redirect("incidents:approvals")
