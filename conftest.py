@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -171,6 +172,7 @@ def screenshot(page):
         if phone:
             page.set_viewport_size({"width": 1280, "height": 900})
 
+    take.folder = Path(folder)
     return take
 
 

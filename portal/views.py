@@ -22,6 +22,7 @@ from portal.models import AuditEvent, OutboxEmail, User, Waiver, WaiverSignature
 from portal.request_info import client_ip, user_agent
 from portal.roles import DESCRIPTIONS
 from portal.services import account_close, user_set_language
+from requests_app.models import FootageRequest
 from portal.services import waiver_sign as waiver_sign_service
 
 
@@ -53,6 +54,7 @@ def dashboard(request):
         "access_events": AuditEvent.objects.for_owner(user).exclude(actor=user)[:5],
         "any_paused": any(camera.paused_now for camera in cameras),
         "pause_form": PauseForm(),
+        "footage_requests": FootageRequest.objects.open_for_owner(user)[:20],
     }
     return render(request, "portal/dashboard.html", context)
 

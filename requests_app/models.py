@@ -39,6 +39,17 @@ class AreaRequest(models.Model):
         return f"Area request #{self.pk} for {self.incident}"
 
 
+class FootageRequestQuerySet(models.QuerySet):
+    def open_for_owner(self, user):
+        """The owner's requests still waiting for an answer or for files, newest first."""
+        from django.utils import timezone
+
+        return (self.filter(owner=user, expires_at__gt=timezone.now(),
+                            status__in=[FootageRequest.Status.PENDING, FootageRequest.Status.OPENED,
+                                        FootageRequest.Status.APPROVED])
+                .select_related("area_request__incident").order_by("-created_at"))
+
+
 class FootageRequest(models.Model):
     """One owner's part of an area request, answered through an e-mailed link."""
 
@@ -74,6 +85,8 @@ class FootageRequest(models.Model):
     expires_at = models.DateTimeField()
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FootageRequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["area_request", "pk"]

@@ -30,3 +30,17 @@ def sign_in(page, email):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
+
+
+def staff_sign_in(page, user, password):
+    """Sign a staff member in through the real form and second factor (the TOTP device is created if needed)."""
+    from portal.tests.factories import totp_code, totp_secret_for
+
+    secret = totp_secret_for(user)
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_label("Code").fill(totp_code(secret))
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/staff/")

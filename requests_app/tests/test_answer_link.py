@@ -47,7 +47,7 @@ def test_the_link_opens_the_request_without_a_password_and_is_not_needed_again(c
     assert response["Referrer-Policy"] == "no-referrer"
     page = client.get(response["Location"])
     body = page.content.decode()
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"  # the token is no longer in the address
     assert "Grey van, 10pm" in body and f"{owner.full_name} porch" in body
     assert "742 Evergreen Terrace" not in body
     other = next(o for o in requests_sent if o != owner)
@@ -145,3 +145,14 @@ def test_expiry_closes_unanswered_requests_and_their_links(client, requests_sent
     assert services.footage_requests_expire() == 2
     assert services.footage_requests_expire() == 0
     assert client.get(link).status_code == 404
+
+
+def test_the_dashboard_lists_open_requests_and_links_to_them(client, requests_sent, login):
+    owner = next(iter(requests_sent))
+    footage_request = FootageRequest.objects.get(owner=owner)
+    login(client, owner)
+
+    page = client.get("/dashboard/").content.decode()
+
+    assert f'href="/requests/{footage_request.pk}/"' in page
+    assert "Burglary" in page  # the incident type, on the dashboard list

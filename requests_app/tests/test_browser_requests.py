@@ -1,0 +1,54 @@
+"""The area request in a real browser: the operator draws the circle and sends; the owner answers."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from cameras.tests.factories import CameraFactory
+from portal.tests.browser_helpers import staff_sign_in
+from portal.tests.factories import PASSWORD, OwnerFactory, sign_waiver
+from requests_app.models import FootageRequest
+from requests_app.tests.factories import IncidentFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_operator_sends_from_the_map_and_the_owner_answers_on_a_phone(browser, live_server, operator, waivers,
+                                                                         screenshot, page, console_errors):
+    incident = IncidentFactory(address="742 Evergreen Terrace", case_number="B-1001")
+    near = OwnerFactory(email="near@example.org", full_name="Nora Near")
+    sign_waiver(near)
+    CameraFactory(owner=near, name="Porch", latitude=incident.latitude + 0.0009, longitude=incident.longitude)
+    far = OwnerFactory(email="far@example.org", full_name="Fay Far")
+    sign_waiver(far)
+    CameraFactory(owner=far, name="Gate", latitude=incident.latitude + 0.0036, longitude=incident.longitude)
+
+    staff_sign_in(page, operator, PASSWORD)
+    page.goto(f"/staff/incidents/{incident.pk}/")
+    page.locator("#count-cameras").filter(has_text="1").wait_for()
+    page.locator("#radius-slider").fill("500")
+    page.locator("#count-cameras").filter(has_text="2").wait_for()
+    page.locator("#radius-slider").fill("200")
+    page.locator("#count-cameras").filter(has_text="1").wait_for()
+    page.get_by_label("Message to owners").fill("A grey van stopped near the corner around 22:00.")
+    screenshot("incident-page")
+    page.get_by_role("button", name="Send requests").click()
+    page.get_by_text("Sent to 1 owners.").wait_for()
+    assert page.locator("[data-footage-request]").filter(has_text="Nora Near").is_visible()
+    assert console_errors == []
+
+    link = re.search(r"http://[^/]+(/r/[\w-]+/)", mail.outbox[-1].body).group(1)
+    owner_context = browser.new_context(base_url=live_server.url, viewport={"width": 375, "height": 812})
+    owner_page = owner_context.new_page()
+    owner_page.goto(link)
+    owner_page.get_by_role("heading", name="Do you have footage of a burglary nearby?").wait_for()
+    assert "742 Evergreen Terrace" not in owner_page.content()
+    assert "Fay Far" not in owner_page.content()
+    owner_page.screenshot(path=str(screenshot.folder / "owner-link-page-phone.png"), full_page=True)
+    owner_page.get_by_text("No, decline").click()
+    owner_page.get_by_label("I have no footage of that time").check()
+    owner_page.get_by_role("button", name="Decline the request").click()
+    owner_page.get_by_text("You declined this request.").wait_for()
+    owner_context.close()
+    assert FootageRequest.objects.get(owner=near).status == FootageRequest.Status.DECLINED
