@@ -30,3 +30,9 @@ def retry_failed_emails():
 def expire_footage_requests():
     """Scheduled hourly."""
     return footage_requests_expire()
+
+
+def process_submission(submission_id):
+    from requests_app.submissions import submission_process
+
+    submission_process(submission_id=submission_id)
