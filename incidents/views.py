@@ -12,7 +12,7 @@ from incidents.services import incident_create
 from portal.access import staff_required
 from portal.audit import audit_record
 from portal.request_info import client_ip
-from requests_app.models import AreaRequest
+from requests_app.models import AreaRequest, FootageSubmission
 from requests_app.services import area_request_check, area_request_preview
 
 
@@ -64,7 +64,11 @@ def incident_detail(request, pk):
         "window_start": timezone.localtime(incident.window_start).replace(second=0, microsecond=0),
         "window_end": timezone.localtime(incident.window_end).replace(second=0, microsecond=0),
         "case_number": incident.case_number})
-    context = {"incident": incident, "area_requests": area_requests, "form": form,
+    submissions = []
+    if request.user.has_perm("requests_app.view_footage"):
+        submissions = (FootageSubmission.objects.filter(footage_request__area_request__incident=incident)
+                       .select_related("footage_request__owner").order_by("-created_at"))
+    context = {"incident": incident, "area_requests": area_requests, "form": form, "submissions": submissions,
                "can_send": request.user.has_perm("requests_app.send_arearequest"),
                "limits": {"radius_m": settings.AREA_REQUEST_MAX_RADIUS_M,
                           "hours": settings.AREA_REQUEST_MAX_WINDOW_HOURS,

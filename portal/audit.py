@@ -16,6 +16,7 @@ ACTION_LABELS = {
     "request.sent": _("Footage request"),
     "footage.viewed": _("Footage viewed"),
     "footage.downloaded": _("Footage downloaded"),
+    "footage.custody_report": _("Chain-of-custody report opened"),
     "location.revealed": _("Exact location shown"),
 }
 # Any constant: PostgreSQL advisory lock that serialises appends to the chain.
@@ -36,9 +37,12 @@ def _lock_chain():
 
 
 @transaction.atomic
-def audit_record(*, action, outcome=AuditEvent.Outcome.DONE, actor=None, camera=None, target="",
-                 incident_reference="", ip_address=None, details=None):
-    """Append one event to the chain and return it."""
+def audit_record(*, action, outcome=AuditEvent.Outcome.DONE, actor=None, camera=None, camera_owner=None,
+                 target="", incident_reference="", ip_address=None, details=None):
+    """Append one event to the chain and return it.
+
+    `camera_owner` (default: the camera's owner) decides whose access log shows the event.
+    """
     _lock_chain()
     last = AuditEvent.objects.in_chain_order().only("hash").last()
     event = AuditEvent(
@@ -48,7 +52,7 @@ def audit_record(*, action, outcome=AuditEvent.Outcome.DONE, actor=None, camera=
         outcome=outcome,
         target=target[:200],
         camera=camera,
-        camera_owner_id=camera.owner_id if camera is not None else None,
+        camera_owner_id=camera.owner_id if camera is not None else getattr(camera_owner, "pk", None),
         incident_reference=incident_reference,
         ip_address=_normalised_ip(ip_address),
         details=details or {},

@@ -274,6 +274,7 @@ CONTENT_SECURITY_POLICY = {
         # Inline style attributes (Django admin, Leaflet) are harmless without inline script.
         "style-src": [SELF, "'unsafe-inline'"],
         "img-src": [SELF, "data:", "blob:"] + ([_tile_origin] if _tile_origin else []),
+        "media-src": [SELF],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],

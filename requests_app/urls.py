@@ -8,4 +8,6 @@ urlpatterns = [
     path("requests/<int:pk>/", views.answer, name="answer"),
     path("requests/<int:pk>/approve/", views.answer_approve, name="approve"),
     path("requests/<int:pk>/decline/", views.answer_decline, name="decline"),
+    path("staff/evidence/<int:pk>/file/", views.evidence_file, name="evidence_file"),
+    path("staff/evidence/<int:pk>/custody/", views.custody_report, name="custody_report"),
 ]

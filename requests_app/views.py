@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -7,11 +8,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal.access import staff_required
+from portal.audit import audit_record
+from portal.models import AuditEvent
 from portal.request_info import client_ip
 from requests_app import services
 from requests_app.access import get_footage_request_for_answer, grant_session
 from requests_app.forms import DeclineForm
-from requests_app.models import AreaRequest, FootageRequest
+from requests_app.models import AreaRequest, FootageRequest, FootageSubmission
+from requests_app.ranges import ranged_file_response
+from requests_app.submissions import evidence_path
 from requests_app.tokens import token_hash
 
 
@@ -125,3 +130,59 @@ def area_request_decide(request, pk):
     else:
         messages.success(request, _("Approved and sent.") if approve else _("Rejected."))
     return redirect("incidents:approvals")
+
+
+def get_submission_for_staff(request, pk):
+    """Accepted footage of an incident the staff member may see, for those allowed to review footage."""
+    from incidents.models import Incident
+    from incidents.views import require_perm
+
+    require_perm(request, "requests_app.view_footage")
+    submission = get_object_or_404(
+        FootageSubmission.objects.select_related("footage_request__owner", "footage_request__area_request__incident"),
+        pk=pk, status=FootageSubmission.Status.ACCEPTED)
+    incident = submission.footage_request.area_request.incident
+    if not Incident.objects.visible_to(request.user).filter(pk=incident.pk).exists():
+        raise Http404("No such footage.")
+    return submission
+
+
+@staff_required
+def evidence_file(request, pk):
+    """Stream an accepted video (with Range support for seeking), audited as a view or a download."""
+    submission = get_submission_for_staff(request, pk)
+    download = request.GET.get("download") == "1"
+    range_header = request.headers.get("Range", "")
+    if download or not range_header or range_header.startswith("bytes=0-"):
+        audit_record(action="footage.downloaded" if download else "footage.viewed", actor=request.user,
+                     camera_owner=submission.footage_request.owner, target=f"submission:{submission.pk}",
+                     incident_reference=submission.footage_request.area_request.incident.reference,
+                     ip_address=client_ip(request), details={"sha256": submission.sha256})
+    return ranged_file_response(evidence_path(submission), range_header, download=download,
+                                filename=submission.original_name,
+                                content_type=_video_content_type(submission))
+
+
+def _video_content_type(submission):
+    container = submission.media.get("container", "")
+    if container in ("mp4", "mov"):
+        return "video/mp4"
+    if "webm" in container or "matroska" in container:
+        return "video/webm"
+    return "application/octet-stream"
+
+
+@staff_required
+def custody_report(request, pk):
+    """Every recorded event from the request to the latest download, with hashes: printable."""
+    submission = get_submission_for_staff(request, pk)
+    footage_request = submission.footage_request
+    targets = [f"submission:{submission.pk}", f"footage_request:{footage_request.pk}",
+               f"area_request:{footage_request.area_request_id}"]
+    events = AuditEvent.objects.filter(target__in=targets).select_related("actor").order_by("id")
+    audit_record(action="footage.custody_report", actor=request.user, camera_owner=footage_request.owner,
+                 target=f"submission:{submission.pk}", ip_address=client_ip(request),
+                 incident_reference=footage_request.area_request.incident.reference)
+    return render(request, "requests_app/custody_report.html",
+                  {"submission": submission, "footage_request": footage_request, "events": events,
+                   "incident": footage_request.area_request.incident})

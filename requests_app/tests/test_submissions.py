@@ -1,52 +1,15 @@
 import hashlib
-from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
-from cameras.tests.factories import CameraFactory
 from portal.models import AuditEvent
-from portal.tests.factories import OwnerFactory, sign_waiver
-from requests_app import services, submissions
-from requests_app.models import FootageRequest, FootageSubmission, Upload
-from requests_app.tests.factories import IncidentFactory
+from requests_app import submissions
+from requests_app.models import FootageSubmission, Upload
+from requests_app.tests.factories import finished_upload, submit
 from requests_app.tests.videos import make_mp4, make_truncated
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def approved_request(operator, waivers, settings, tmp_path):
-    settings.FOOTAGE_ROOT = tmp_path / "footage"
-    incident = IncidentFactory()
-    owner = OwnerFactory()
-    sign_waiver(owner)
-    CameraFactory(owner=owner, latitude=incident.latitude, longitude=incident.longitude)
-    end = timezone.now() - timedelta(hours=1)
-    services.area_request_create(incident=incident, sender=operator, latitude=incident.latitude,
-                                 longitude=incident.longitude, radius_m=100, window_start=end - timedelta(hours=1),
-                                 window_end=end)
-    footage_request = FootageRequest.objects.get()
-    return services.footage_request_approve(footage_request=footage_request)
-
-
-def finished_upload(footage_request, write, name="porch.mp4"):
-    upload = Upload.objects.create(scope=submissions.upload_scope(footage_request), filename=name, length=0,
-                                   expires_at=timezone.now() + timedelta(days=1))
-    upload.path.parent.mkdir(parents=True, exist_ok=True)
-    write(upload.path)
-    size = upload.path.stat().st_size
-    Upload.objects.filter(pk=upload.pk).update(length=size, offset=size, completed_at=timezone.now())
-    upload.refresh_from_db()
-    return upload
-
-
-def submit(footage_request, upload, capture):
-    with capture(execute=True):
-        submissions.submission_create(footage_request=footage_request, upload=upload,
-                                      uploader=footage_request.owner)
-    return FootageSubmission.objects.get(original_name=upload.filename)
 
 
 def test_a_real_video_becomes_evidence_with_its_hash_and_a_receipt(approved_request,
