@@ -22,8 +22,8 @@ from portal.models import AuditEvent, OutboxEmail, User, Waiver, WaiverSignature
 from portal.request_info import client_ip, user_agent
 from portal.roles import DESCRIPTIONS
 from portal.services import account_close, user_set_language
-from requests_app.models import FootageRequest
 from portal.services import waiver_sign as waiver_sign_service
+from requests_app.models import FootageRequest
 
 
 def favicon(request):
