@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,11 @@ def login():
 
 # --- Browser tests --------------------------------------------------------------------------
 
+def pytest_collection_modifyitems(config, items):
+    # Playwright's sync API keeps an event loop running in the main thread once a browser starts,
+    # which async tests (Channels consumers) cannot share: browser tests run last.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
 def _chromium_path():
     candidate = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
     return candidate if os.path.exists(candidate) else None
@@ -142,13 +148,7 @@ def page(request, browser, live_server):
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        # What the browser showed when the test failed, for the person reading CI's output.
-        folder = os.path.join(os.path.dirname(__file__), "test-artifacts")
-        os.makedirs(folder, exist_ok=True)
-        page.screenshot(path=os.path.join(folder, f"FAILED-{request.node.name}.png"), full_page=True)
-        print(f"Browser was at {page.url}")
+    _screenshot_if_failed(request, page)
     context.close()
 
 
@@ -162,6 +162,10 @@ def dev_mail(settings):
 @pytest.fixture
 def screenshot(page):
     """Save a screenshot under test-artifacts/ (desktop width, and phone width when asked)."""
+    return screenshot_taker(page)
+
+
+def screenshot_taker(page):
     folder = os.path.join(os.path.dirname(__file__), "test-artifacts")
     os.makedirs(folder, exist_ok=True)
 
@@ -176,9 +180,77 @@ def screenshot(page):
     return take
 
 
+def _asgi_child_setup(db_blocker):
+    """Runs inside the daphne process: database access, and the development outbox for e-mails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+    from django.test.utils import override_settings
+
+    db_blocker.unblock()
+    # Objects inherited from the test process refer to its threads and event loops, which the
+    # forked child does not have: a fresh channel layer and a fresh thread for database work.
+    channel_layers.backends.clear()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    # override_settings (not plain assignment) so that cached hashers and the like are reset.
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+                      EMAIL_BACKEND="portal.mail.OutboxBackend", MAP_TILES_URL="").enable()
+
+
+@pytest.fixture(scope="session")
+def asgi_live_server(django_db_setup, django_db_blocker):
+    """The real ASGI application (HTTP and WebSockets) served by daphne in a child process."""
+    from channels.testing.live import make_application
+    from daphne.testing import DaphneProcess
+    from django.conf import settings
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    if settings.DATABASES["default"]["NAME"].startswith(("file:memorydb", ":memory:")):
+        pytest.skip("the ASGI live server needs a file or server database")
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+    process = DaphneProcess("localhost", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
+                            setup=partial(_asgi_child_setup, django_db_blocker))
+    process.start()
+    if not process.ready.wait(timeout=30):
+        raise RuntimeError("daphne did not start")
+
+    class Server:
+        url = f"http://localhost:{process.port.value}"
+
+    yield Server
+    process.terminate()
+    process.join()
+
+
+@pytest.fixture
+def asgi_page(request, browser, asgi_live_server, transactional_db):
+    """A browser page on the ASGI live server (use for pages with WebSockets)."""
+    context = browser.new_context(base_url=asgi_live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    _screenshot_if_failed(request, page)
+    context.close()
+
+
+def _screenshot_if_failed(request, page):
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        # What the browser showed when the test failed, for the person reading CI's output.
+        folder = os.path.join(os.path.dirname(__file__), "test-artifacts")
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"FAILED-{request.node.name}.png"), full_page=True)
+        print(f"Browser was at {page.url}")
+
+
 @pytest.fixture
 def console_errors(page):
     """Errors the page logged (script errors, Content-Security-Policy violations); tests expect none."""
+    return collect_errors(page)
+
+
+def collect_errors(page):
     errors = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -1,6 +1,10 @@
 """Whether the signed-in staff member has passed a second factor in this session."""
 
 from allauth.account.authentication import get_authentication_records
+from allauth.account.internal.flows.login import (
+    _AUTHENTICATION_METHODS_USER_SESSION_KEY as AUTHENTICATION_METHODS_USER_SESSION_KEY,
+)
+from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 
@@ -20,3 +24,14 @@ def session_passed_mfa(request):
     if request.session.get(SESSION_KEY) == str(request.user.pk):
         return True
     return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))
+
+
+def staff_session_ok(session, user):
+    """For WebSocket scopes, which have a session but no request: staff with TOTP who passed it."""
+    if not (user.is_authenticated and user.is_active and user.is_staff and has_totp(user)):
+        return False
+    if session.get(SESSION_KEY) == str(user.pk):
+        return True
+    if session.get(AUTHENTICATION_METHODS_USER_SESSION_KEY) != str(user.pk):
+        return False
+    return any(record.get("method") == "mfa" for record in session.get(AUTHENTICATION_METHODS_SESSION_KEY, []))

@@ -1,3 +1,5 @@
 """WebSocket routes of every app, gathered for portal.asgi."""
 
-websocket_urlpatterns = []
+from incidents.routing import websocket_urlpatterns as incident_routes
+
+websocket_urlpatterns = [*incident_routes]

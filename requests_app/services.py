@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cameras.models import Camera
 from cameras.search import staff_camera_results
+from incidents.realtime import publish_incident_event
 from portal.audit import audit_record
 from portal.models import AuditEvent
 from requests_app.models import AreaRequest, FootageRequest
@@ -137,6 +138,8 @@ def _fan_out(area_request, *, ip_address=None):
                          incident_reference=area_request.incident.reference, ip_address=ip_address)
     area_request_id = area_request.pk
     transaction.on_commit(lambda: _queue_emails(area_request_id))
+    publish_incident_event(area_request.incident, "requests_sent", area_request=area_request.pk,
+                           owners=len(preview["asked"]))
 
 
 def _queue_emails(area_request_id):
@@ -225,7 +228,14 @@ def footage_request_open(*, footage_request, ip_address=None):
         footage_request.status, footage_request.opened_at = FootageRequest.Status.OPENED, timezone.now()
         footage_request.save(update_fields=["status", "opened_at"])
         _audit_answer(footage_request, "request.opened", ip_address)
+        _publish_status(footage_request)
     return footage_request
+
+
+def _publish_status(footage_request):
+    publish_incident_event(footage_request.area_request.incident, "request_status",
+                           footage_request=footage_request.pk, owner=footage_request.owner.display_name,
+                           status=footage_request.status, status_label=str(footage_request.get_status_display()))
 
 
 def _audit_answer(footage_request, action, ip_address, **extra):
@@ -247,6 +257,7 @@ def footage_request_approve(*, footage_request, ip_address=None):
     footage_request.status, footage_request.answered_at = FootageRequest.Status.APPROVED, timezone.now()
     footage_request.save(update_fields=["status", "answered_at"])
     _audit_answer(footage_request, "request.approved", ip_address, outcome=AuditEvent.Outcome.DONE)
+    _publish_status(footage_request)
     return footage_request
 
 
@@ -258,6 +269,7 @@ def footage_request_decline(*, footage_request, reason="", no_footage=False, ip_
     footage_request.decline_reason = _("I have no footage of that time.") if no_footage else reason.strip()[:1000]
     footage_request.save(update_fields=["status", "answered_at", "decline_reason"])
     _audit_answer(footage_request, "request.declined", ip_address, details={"no_footage": no_footage})
+    _publish_status(footage_request)
     return footage_request
 
 

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from incidents.realtime import publish_incident_event
 from portal.audit import audit_record
 from requests_app.media import NotVideoError, probe_video, sha256_file
 from requests_app.models import FootageRequest, FootageSubmission, Upload
@@ -38,7 +39,15 @@ def submission_create(*, footage_request, upload, uploader=None, ip_address=None
                  details={"name": submission.original_name, "size": submission.size})
     submission_id = submission.pk
     transaction.on_commit(lambda: _queue_processing(submission_id))
+    _publish(submission)
     return submission
+
+
+def _publish(submission):
+    footage_request = submission.footage_request
+    publish_incident_event(footage_request.area_request.incident, "footage", submission=submission.pk,
+                           owner=footage_request.owner.display_name, name=submission.original_name,
+                           status=submission.status, status_label=str(submission.get_status_display()))
 
 
 def _queue_processing(submission_id):
@@ -80,6 +89,7 @@ def submission_process(*, submission_id):
                      incident_reference=submission.footage_request.area_request.incident.reference,
                      details={"sha256": digest, "size": submission.size, **facts.as_dict()})
         transaction.on_commit(lambda: _email_owner(submission, accepted=True))
+        _publish(submission)
     return submission
 
 
@@ -99,6 +109,7 @@ def _reject(submission, source, reason):
                      incident_reference=submission.footage_request.area_request.incident.reference,
                      details={"reason": reason})
         transaction.on_commit(lambda: _email_owner(submission, accepted=False))
+        _publish(submission)
     return submission
 
 

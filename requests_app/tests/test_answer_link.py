@@ -20,7 +20,7 @@ def requests_sent(operator, waivers, django_capture_on_commit_callbacks):
     """Two owners asked; returns {owner: link path}."""
     incident = IncidentFactory(address="742 Evergreen Terrace")
     owners = []
-    for name in ("Ana", "Ben"):
+    for name in ("Anaxagora", "Bartholomew"):
         owner = OwnerFactory(full_name=name)
         sign_waiver(owner)
         CameraFactory(owner=owner, name=f"{name} porch", latitude=incident.latitude, longitude=incident.longitude)

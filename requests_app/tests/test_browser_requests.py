@@ -3,9 +3,10 @@
 import re
 
 import pytest
-from django.core import mail
 
 from cameras.tests.factories import CameraFactory
+from conftest import collect_errors, screenshot_taker
+from portal.models import OutboxEmail
 from portal.tests.browser_helpers import staff_sign_in
 from portal.tests.factories import PASSWORD, OwnerFactory, sign_waiver
 from requests_app.models import FootageRequest
@@ -14,8 +15,11 @@ from requests_app.tests.factories import IncidentFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_operator_sends_from_the_map_and_the_owner_answers_on_a_phone(browser, live_server, operator, waivers,
-                                                                         screenshot, page, console_errors):
+def test_an_operator_sends_from_the_map_and_the_owner_answers_on_a_phone(browser, asgi_live_server, asgi_page,
+                                                                         operator, waivers):
+    page = asgi_page
+    console_errors = collect_errors(page)
+    screenshot = screenshot_taker(page)
     incident = IncidentFactory(address="742 Evergreen Terrace", case_number="B-1001")
     near = OwnerFactory(email="near@example.org", full_name="Nora Near")
     sign_waiver(near)
@@ -38,8 +42,10 @@ def test_an_operator_sends_from_the_map_and_the_owner_answers_on_a_phone(browser
     assert page.locator("[data-footage-request]").filter(has_text="Nora Near").is_visible()
     assert console_errors == []
 
-    link = re.search(r"http://[^/]+(/r/[\w-]+/)", mail.outbox[-1].body).group(1)
-    owner_context = browser.new_context(base_url=live_server.url, viewport={"width": 375, "height": 812})
+    page.locator("[data-live-socket][data-live-connected=true]").wait_for(state="attached")
+    email = OutboxEmail.objects.filter(to=near.email).latest("sent_at")
+    link = re.search(r"http://[^/]+(/r/[\w-]+/)", email.body_text).group(1)
+    owner_context = browser.new_context(base_url=asgi_live_server.url, viewport={"width": 375, "height": 812})
     owner_page = owner_context.new_page()
     owner_page.goto(link)
     owner_page.get_by_role("heading", name="Do you have footage of a burglary nearby?").wait_for()
@@ -52,3 +58,6 @@ def test_an_operator_sends_from_the_map_and_the_owner_answers_on_a_phone(browser
     owner_page.get_by_text("You declined this request.").wait_for()
     owner_context.close()
     assert FootageRequest.objects.get(owner=near).status == FootageRequest.Status.DECLINED
+    # The operator's page, never reloaded, shows the answer.
+    page.locator("[data-footage-request]").filter(has_text="Declined").wait_for()
+    assert page.get_by_role("status").filter(has_text="Nora Near").is_visible()

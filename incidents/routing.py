@@ -1,0 +1,8 @@
+from django.urls import path
+
+from incidents.consumers import StaffEventsConsumer
+
+websocket_urlpatterns = [
+    path("ws/incidents/<int:incident_id>/", StaffEventsConsumer.as_asgi()),
+    path("ws/feed/", StaffEventsConsumer.as_asgi()),
+]
