@@ -194,8 +194,11 @@ def _asgi_child_setup(db_blocker):
     channel_layers.backends.clear()
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
     # override_settings (not plain assignment) so that cached hashers and the like are reset.
+    import tempfile
+
     override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-                      EMAIL_BACKEND="portal.mail.OutboxBackend", MAP_TILES_URL="").enable()
+                      EMAIL_BACKEND="portal.mail.OutboxBackend", MAP_TILES_URL="",
+                      FOOTAGE_ROOT=Path(tempfile.mkdtemp(prefix="portal-test-footage-"))).enable()
 
 
 @pytest.fixture(scope="session")

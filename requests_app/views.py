@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -48,7 +50,10 @@ def answer(request, pk):
                                                         ip_address=client_ip(request))
     context = {"footage_request": footage_request, "area_request": footage_request.area_request,
                "incident": footage_request.area_request.incident, "decline_form": DeclineForm(),
-               "expired": footage_request.expires_at <= timezone.now()}
+               "expired": footage_request.expires_at <= timezone.now(),
+               "submissions": footage_request.submissions.order_by("created_at"),
+               "limits": {"file": settings.UPLOAD_MAX_FILE_BYTES, "files": settings.UPLOAD_MAX_FILES_PER_REQUEST,
+                          "chunk": settings.UPLOAD_MAX_CHUNK_BYTES}}
     return render(request, "requests_app/answer.html", context)
 
 
@@ -104,8 +109,9 @@ def area_request_send(request, incident_pk):
             messages.warning(request, _("The request is beyond the city's limits and waits for a supervisor's "
                                         "approval: %(reasons)s") % {"reasons": " ".join(area_request.over_limits)})
         else:
-            messages.success(request, _("Sent to %(count)s owners.") % {
-                "count": area_request.footage_requests.count()})
+            count = area_request.footage_requests.count()
+            messages.success(request, ngettext("Sent to %(count)s owner.", "Sent to %(count)s owners.", count) % {
+                "count": count})
     return redirect("incidents:detail", pk=incident.pk)
 
 

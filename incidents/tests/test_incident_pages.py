@@ -123,7 +123,7 @@ def test_an_operator_sends_from_the_incident_page(client, operator, incident, wa
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/staff/incidents/{incident.pk}/requests/", send_form(incident), follow=True)
 
-    assert "Sent to 1 owners." in response.content.decode()
+    assert "Sent to 1 owner." in response.content.decode()
     assert FootageRequest.objects.get().owner == owner and len(mail.outbox) == 1
     assert owner.display_name in response.content.decode()
 

@@ -24,3 +24,16 @@ def approved_request(operator, waivers, settings, tmp_path):
                                  window_end=end)
     footage_request = FootageRequest.objects.get()
     return services.footage_request_approve(footage_request=footage_request)
+
+
+def send_request_to_one_owner(operator):
+    """An incident, one owner with a camera there, an area request sent; returns the owner's FootageRequest."""
+    incident = IncidentFactory()
+    owner = OwnerFactory()
+    sign_waiver(owner)
+    CameraFactory(owner=owner, latitude=incident.latitude, longitude=incident.longitude)
+    end = timezone.now() - timedelta(hours=1)
+    services.area_request_create(incident=incident, sender=operator, latitude=incident.latitude,
+                                 longitude=incident.longitude, radius_m=100, window_start=end - timedelta(hours=1),
+                                 window_end=end)
+    return FootageRequest.objects.get(owner=owner)

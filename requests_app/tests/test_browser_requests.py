@@ -38,7 +38,7 @@ def test_an_operator_sends_from_the_map_and_the_owner_answers_on_a_phone(browser
     page.get_by_label("Message to owners").fill("A grey van stopped near the corner around 22:00.")
     screenshot("incident-page")
     page.get_by_role("button", name="Send requests").click()
-    page.get_by_text("Sent to 1 owners.").wait_for()
+    page.get_by_text("Sent to 1 owner.").wait_for()
     assert page.locator("[data-footage-request]").filter(has_text="Nora Near").is_visible()
     assert console_errors == []
 
@@ -61,3 +61,52 @@ def test_an_operator_sends_from_the_map_and_the_owner_answers_on_a_phone(browser
     # The operator's page, never reloaded, shows the answer.
     page.locator("[data-footage-request]").filter(has_text="Declined").wait_for()
     assert page.get_by_role("status").filter(has_text="Nora Near").is_visible()
+
+
+def test_end_to_end_an_incident_a_request_an_upload_and_the_evidence(browser, asgi_live_server, asgi_page, operator,
+                                                                     waivers, tmp_path):
+    import hashlib
+
+    from requests_app.tests.videos import make_mp4
+
+    page = asgi_page
+    console_errors = collect_errors(page)
+    owner = OwnerFactory(email="owner@example.org", full_name="Olga Owner")
+    sign_waiver(owner)
+    CameraFactory(owner=owner, name="Driveway", latitude=40.7130, longitude=-74.0060)
+    video = tmp_path / "driveway.mp4"
+    make_mp4(video, seconds=3, width=640, height=360)
+
+    staff_sign_in(page, operator, PASSWORD)
+    page.goto("/staff/incidents/new/")
+    page.get_by_label("Type").select_option("hit_and_run")
+    page.get_by_label("Case number").fill("HR-2026-17")
+    page.get_by_label("Latitude").fill("40.7128")
+    page.get_by_label("Longitude").fill("-74.0060")
+    page.get_by_role("button", name="Open incident").click()
+    page.locator("#count-asked").filter(has_text="1").wait_for()
+    page.locator("#incident-map").click(position={"x": 300, "y": 150})  # move the centre
+    page.locator("#radius-slider").fill("400")
+    page.locator("#count-asked").filter(has_text="1").wait_for()
+    page.get_by_role("button", name="Send requests").click()
+    page.get_by_text("Sent to 1 owner.").wait_for()
+    page.locator("[data-live-socket][data-live-connected=true]").wait_for(state="attached")
+
+    email = OutboxEmail.objects.filter(to=owner.email).latest("sent_at")
+    link = re.search(r"http://[^/]+(/r/[\w-]+/)", email.body_text).group(1)
+    owner_context = browser.new_context(base_url=asgi_live_server.url, viewport={"width": 375, "height": 812})
+    owner_page = owner_context.new_page()
+    owner_errors = collect_errors(owner_page)
+    owner_page.goto(link)
+    owner_page.get_by_role("button", name="Yes, I will share footage").click()
+    owner_page.get_by_label("Choose video files").set_input_files(str(video))
+    owner_page.locator("[data-submission-status=accepted]").wait_for(timeout=30_000)
+    owner_page.screenshot(path=str(screenshot_taker(owner_page).folder / "owner-upload-phone.png"), full_page=True)
+    owner_context.close()
+
+    # The operator's page, never reloaded, shows the accepted footage.
+    page.locator("[data-submission]").filter(has_text="Accepted").wait_for(timeout=30_000)
+    screenshot_taker(page)("evidence-view")
+    download = page.request.get(page.locator("a", has_text="Download").get_attribute("href"))
+    assert hashlib.sha256(download.body()).hexdigest() == hashlib.sha256(video.read_bytes()).hexdigest()
+    assert console_errors == [] and owner_errors == []

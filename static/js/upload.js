@@ -1,0 +1,102 @@
+// Resumable uploads for owners (tus-js-client): several files, progress, pause/resume, automatic
+// retry, plain errors. After each file the "Files received" list is refreshed from the server.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", () => {
+    const root = document.querySelector("[data-uploader]");
+    if (!root || !window.tus) return;
+    const input = root.querySelector("input[type=file]");
+    const list = root.querySelector("[data-upload-list]");
+    const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+    const text = root.dataset;
+    // Stay under the server's per-piece cap (it counts the body only; leave room anyway).
+    const chunkSize = Math.max(64 * 1024, parseInt(text.chunk, 10) - 64 * 1024);
+
+    async function refreshReceived() {
+      const response = await fetch(window.location.href, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      const section = fresh.getElementById("submissions");
+      if (section) document.getElementById("submissions").replaceWith(section);
+    }
+
+    function row(file) {
+      const item = document.createElement("li");
+      item.className = "border rounded-3 p-2 mb-2";
+      const name = document.createElement("div");
+      name.className = "small fw-semibold text-break";
+      name.textContent = file.name;
+      const bar = document.createElement("progress");
+      bar.className = "w-100";
+      bar.max = 100;
+      bar.value = 0;
+      bar.setAttribute("aria-label", file.name);
+      const status = document.createElement("div");
+      status.className = "small text-body-secondary";
+      status.setAttribute("role", "status");
+      const toggle = document.createElement("button");
+      toggle.type = "button";
+      toggle.className = "btn btn-sm btn-outline-secondary mt-1";
+      toggle.textContent = text.textPause;
+      item.append(name, bar, status, toggle);
+      list.append(item);
+      return { item, bar, status, toggle };
+    }
+
+    function start(file) {
+      const view = row(file);
+      let paused = false;
+      const upload = new tus.Upload(file, {
+        endpoint: root.dataset.endpoint,
+        chunkSize,
+        retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
+        removeFingerprintOnSuccess: true,
+        metadata: { filename: file.name, filetype: file.type || "application/octet-stream" },
+        headers: { "X-CSRFToken": csrf },
+        onProgress(sent, total) {
+          const percent = total ? Math.floor((sent / total) * 100) : 100;
+          view.bar.value = percent;
+          view.status.textContent = percent + "%";
+        },
+        onShouldRetry(error, attempt) {
+          const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+          const retry = !status || status === 423 || status >= 500;
+          if (retry) view.status.textContent = text.textRetrying;
+          return retry;
+        },
+        onError(error) {
+          const body = error.originalResponse ? error.originalResponse.getBody() : "";
+          view.status.textContent = body || error.message;
+          view.status.className = "small text-danger";
+          view.toggle.hidden = true;
+        },
+        onSuccess() {
+          view.bar.value = 100;
+          view.status.textContent = text.textDone;
+          view.toggle.hidden = true;
+          refreshReceived();
+        },
+      });
+      view.toggle.addEventListener("click", () => {
+        paused = !paused;
+        if (paused) {
+          upload.abort();
+          view.toggle.textContent = text.textResume;
+          view.status.textContent = text.textPaused;
+        } else {
+          upload.start();
+          view.toggle.textContent = text.textPause;
+        }
+      });
+      upload.findPreviousUploads().then((previous) => {
+        if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+        upload.start();
+      });
+    }
+
+    input.addEventListener("change", () => {
+      Array.from(input.files).forEach(start);
+      input.value = "";
+    });
+  });
+})();
