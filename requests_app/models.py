@@ -129,6 +129,7 @@ class FootageSubmission(models.Model):
         PROCESSING = "processing", _("Being checked")
         ACCEPTED = "accepted", _("Accepted")
         REJECTED = "rejected", _("Rejected")
+        PURGED = "purged", _("Deleted under the retention rules")
 
     footage_request = models.ForeignKey(FootageRequest, on_delete=models.PROTECT, related_name="submissions")
     upload = models.OneToOneField(Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="submission")

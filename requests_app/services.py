@@ -202,14 +202,16 @@ def _email_failed(footage_request, error):
     logger.warning("Footage request %s e-mail failed (attempt %s): %s", footage_request.pk, attempts, error)
 
 
-def _footage_request_email(footage_request, token):
+def _footage_request_email(footage_request, token, reminder=False):
     owner = footage_request.owner
     link = f"{settings.SITE_URL.rstrip('/')}/r/{token}/"
     context = {"footage_request": footage_request, "area_request": footage_request.area_request,
                "incident": footage_request.area_request.incident, "owner": owner, "link": link,
-               "CITY_NAME": settings.CITY_NAME, "PROGRAM_NAME": settings.PROGRAM_NAME}
+               "reminder": reminder, "CITY_NAME": settings.CITY_NAME, "PROGRAM_NAME": settings.PROGRAM_NAME}
     with translation.override(owner.language or settings.LANGUAGE_CODE):
         subject = _("%(city)s police ask for camera footage near you") % {"city": settings.CITY_NAME}
+        if reminder:
+            subject = _("Reminder: %(subject)s") % {"subject": subject}
         text = render_to_string("requests_app/email/footage_request.txt", context)
         html = render_to_string("requests_app/email/footage_request.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[owner.email],
@@ -279,3 +281,69 @@ def footage_requests_expire(*, now=None):
     return FootageRequest.objects.filter(
         status__in=[FootageRequest.Status.PENDING, FootageRequest.Status.OPENED], expires_at__lte=now,
     ).update(status=FootageRequest.Status.EXPIRED, token_hash=None)
+
+
+# --- Reminders and retention ------------------------------------------------------------------------
+
+def footage_requests_remind(*, now=None):
+    """E-mail once more the owners who have not answered after FOOTAGE_REQUEST_REMINDER_HOURS.
+
+    The reminder carries a fresh link (only the hash of a token is kept, so the first one cannot
+    be sent again); the earlier link stops working. Returns how many reminders went out.
+    """
+    now = now or timezone.now()
+    due = FootageRequest.objects.filter(
+        status__in=[FootageRequest.Status.PENDING, FootageRequest.Status.OPENED], reminder_sent_at__isnull=True,
+        email_state=FootageRequest.EmailState.SENT, expires_at__gt=now,
+        email_sent_at__lte=now - timedelta(hours=settings.FOOTAGE_REQUEST_REMINDER_HOURS),
+    ).values_list("pk", flat=True)
+    sent = 0
+    for pk in list(due):
+        with transaction.atomic():
+            footage_request = (FootageRequest.objects.select_for_update()
+                               .select_related("owner", "area_request__incident", "area_request__sender").get(pk=pk))
+            if footage_request.reminder_sent_at is not None:
+                continue
+            token, footage_request.token_hash = new_token()
+            footage_request.reminder_sent_at = now
+            footage_request.save(update_fields=["token_hash", "reminder_sent_at"])
+        try:
+            _footage_request_email(footage_request, token, reminder=True).send()
+            sent += 1
+        except Exception as error:  # the reminder is a courtesy; the request stays answerable
+            logger.warning("Reminder for footage request %s failed: %s", pk, error)
+    return sent
+
+
+def retention_purge(*, now=None):
+    """Apply the retention rules; returns counts. Idempotent.
+
+    - declined and expired requests without footage, RETENTION_CLOSED_REQUEST_DAYS after they ended;
+    - rejected submissions (their files are already gone), after the same delay;
+    - evidence files of incidents closed more than EVIDENCE_RETENTION_DAYS ago (the record stays,
+      marked purged, so the chain of custody still shows what happened).
+    """
+    from incidents.models import Incident
+    from requests_app.models import FootageSubmission
+    from requests_app.submissions import evidence_path
+
+    now = now or timezone.now()
+    closed_before = now - timedelta(days=settings.RETENTION_CLOSED_REQUEST_DAYS)
+    _total, deleted = (FootageRequest.objects
+                       .filter(status__in=[FootageRequest.Status.DECLINED, FootageRequest.Status.EXPIRED],
+                               expires_at__lte=closed_before, submissions__isnull=True)
+                       .delete())
+    requests_gone = deleted.get(FootageRequest._meta.label, 0)
+    rejected_gone, _deleted = FootageSubmission.objects.filter(
+        status=FootageSubmission.Status.REJECTED, processed_at__lte=closed_before).delete()
+    purged = 0
+    old_incidents = Incident.objects.filter(status=Incident.Status.CLOSED,
+                                            closed_at__lte=now - timedelta(days=settings.EVIDENCE_RETENTION_DAYS))
+    for submission in FootageSubmission.objects.filter(status=FootageSubmission.Status.ACCEPTED,
+                                                       footage_request__area_request__incident__in=old_incidents):
+        evidence_path(submission).unlink(missing_ok=True)
+        FootageSubmission.objects.filter(pk=submission.pk).update(status=FootageSubmission.Status.PURGED)
+        audit_record(action="footage.purged", target=f"submission:{submission.pk}",
+                     details={"sha256": submission.sha256, "rule": "evidence_retention"})
+        purged += 1
+    return {"requests": requests_gone, "rejected_files": rejected_gone, "evidence_purged": purged}

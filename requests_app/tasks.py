@@ -36,3 +36,24 @@ def process_submission(submission_id):
     from requests_app.submissions import submission_process
 
     submission_process(submission_id=submission_id)
+
+
+def send_reminders():
+    """Scheduled hourly."""
+    from requests_app.services import footage_requests_remind
+
+    return footage_requests_remind()
+
+
+def purge_by_retention_rules():
+    """Scheduled daily."""
+    from requests_app.services import retention_purge
+
+    return retention_purge()
+
+
+def delete_expired_uploads():
+    """Scheduled hourly: unfinished uploads past their expiry, with their files."""
+    from requests_app.tus import delete_expired_uploads as delete
+
+    return delete()

@@ -46,6 +46,9 @@ TABLE = {
     "/admin/portal/auditevent/":  [302, 302, 302, 403, 403, 200, 200],
     "/admin/portal/auditevent/add/": [302, 302, 302, 403, 403, 403, 403],
     "/api/v1/me/cameras/":        [403, 200, 200, 403, 403, 403, 403],
+    "/admin/requests_app/arearequest/": [302, 302, 302, 403, 200, 200, 403],
+    "/admin/requests_app/footagesubmission/": [302, 302, 302, 200, 200, 200, 403],
+    "/admin/incidents/incident/add/": [302, 302, 302, 403, 200, 200, 403],
     "/api/v1/cameras/":           [403, 403, 403, 400, 400, 400, 403],
 }
 
