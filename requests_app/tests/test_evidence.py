@@ -87,3 +87,12 @@ def test_the_incident_page_shows_the_footage_with_its_hash(client, evidence, ope
     page = client.get(f"/staff/incidents/{evidence.footage_request.area_request.incident.pk}/").content.decode()
 
     assert evidence.sha256 in page and f"/staff/evidence/{evidence.pk}/file/" in page
+
+
+def test_officers_see_in_the_admin_only_the_footage_of_their_incidents(client, evidence, officer, login):
+    login(client, officer)
+    assert evidence.sha256 not in client.get("/admin/requests_app/footagesubmission/").content.decode()
+
+    evidence.footage_request.area_request.incident.assigned_officers.add(officer)
+
+    assert evidence.sha256 in client.get("/admin/requests_app/footagesubmission/").content.decode()
