@@ -206,4 +206,26 @@ def demo_seed():
         uri = get_mfa_adapter().build_totp_url(user, secret)
         logins.append(StaffLogin(user.email, details["roles"], secret, uri))
     _ensure_city(supervisor)
+    _ensure_incident()
     return logins
+
+
+def _ensure_incident():
+    """One open incident near the town centre, so a newcomer can try an area request at once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.models import Incident
+    from incidents.services import incident_create
+
+    if Incident.objects.exists():
+        return
+    operator = User.objects.get(email="operator@example.org")
+    officer = User.objects.get(email="officer@example.org")
+    lat, lng = (float(value) for value in settings.LEAFLET_CONFIG["DEFAULT_CENTER"])
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    incident_create(created_by=operator, assigned_officers=[officer], incident_type=Incident.Type.BURGLARY,
+                    priority=Incident.Priority.URGENT, case_number="RPD-26-004211", latitude=lat + 0.001,
+                    longitude=lng - 0.0015, address="210 Market St", description="Rear door forced overnight.",
+                    window_start=end - timedelta(hours=6), window_end=end)
