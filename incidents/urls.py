@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:pk>/preview/", views.incident_preview, name="preview"),
     path("<int:incident_pk>/requests/", request_views.area_request_send, name="send_request"),
     path("approvals/", views.approvals, name="approvals"),
+    path("feed/", views.feed, name="feed"),
     path("approvals/<int:pk>/", request_views.area_request_decide, name="decide"),
 ]

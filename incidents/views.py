@@ -111,3 +111,20 @@ def approvals(request):
     waiting = (AreaRequest.objects.filter(status=AreaRequest.Status.AWAITING_APPROVAL)
                .select_related("incident", "sender").order_by("created_at"))
     return render(request, "incidents/approvals.html", {"waiting": waiting})
+
+
+FEED_ACTIONS = ["area_request.created", "request.opened", "request.approved", "request.declined",
+                "footage.uploaded", "footage.accepted", "footage.rejected", "incident.created"]
+
+
+@staff_required
+def feed(request):
+    """The RTCC feed: what is happening across incidents, updated live."""
+    require_perm(request, "incidents.change_incident")
+    from portal.models import AuditEvent
+
+    events = AuditEvent.objects.filter(action__in=FEED_ACTIONS).order_by("-id")[:50]
+    references = {event.incident_reference for event in events}
+    incidents = {incident.reference: incident for incident in Incident.objects.filter(reference__in=references)}
+    rows = [{"event": event, "incident": incidents.get(event.incident_reference)} for event in events]
+    return render(request, "incidents/feed.html", {"rows": rows})

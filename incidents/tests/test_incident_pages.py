@@ -33,6 +33,7 @@ TABLE = {
     "/staff/incidents/{pk}/":       [302, 403, 403, 404, 200, 200, 403],
     "/staff/incidents/{pk}/preview/?lat=40.7&lng=-74&radius_m=300": [302, 403, 403, 404, 200, 200, 403],
     "/staff/incidents/approvals/":  [302, 403, 403, 403, 403, 200, 403],
+    "/staff/incidents/feed/":       [302, 403, 403, 403, 200, 200, 403],
     "/staff/incidents/{pk}/requests/": [302, 403, 403, 405, 405, 405, 405],
     "/admin/incidents/incident/":   [302, 302, 302, 200, 200, 200, 403],
 }
@@ -172,3 +173,15 @@ def test_a_missing_case_number_is_refused_with_the_reason(client, operator, logi
 
     assert "A case number is required" in response.content.decode()
     assert not AreaRequest.objects.exists()
+
+
+def test_the_feed_lists_what_happened_across_incidents(client, operator, incident, waivers, login):
+    from incidents.services import incident_create
+
+    created = incident_create(created_by=operator, incident_type="robbery", latitude=40.7, longitude=-74.0,
+                              window_start=timezone.now() - timedelta(hours=2), window_end=timezone.now())
+    login(client, operator)
+
+    page = client.get("/staff/incidents/feed/").content.decode()
+
+    assert created.reference in page and "incident.created" in page

@@ -162,3 +162,23 @@ def test_a_piece_over_the_cap_is_refused(live_server, operator, waivers, setting
 
     assert error.value.status_code == 413
     assert Upload.objects.get().offset == 0
+
+
+@pytest.mark.django_db
+def test_a_declined_requests_link_takes_no_uploads(client, approved_request):
+    FootageRequest.objects.filter(pk=approved_request.pk).update(status=FootageRequest.Status.DECLINED)
+    link_session(client, approved_request)
+
+    assert create(client, approved_request).status_code == 403
+    assert not Upload.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["operator", "supervisor", "officer", "oversight", "other_owner"])
+def test_nobody_but_the_owner_uploads(client, approved_request, request, login, role):
+    login(client, request.getfixturevalue(role))
+
+    response = create(client, approved_request)
+
+    assert response.status_code in (403, 404)
+    assert not Upload.objects.exists()
