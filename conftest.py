@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import tempfile
 from functools import partial
 from pathlib import Path
 
@@ -180,7 +181,7 @@ def screenshot_taker(page):
     return take
 
 
-def _asgi_child_setup(db_blocker):
+def _asgi_child_setup(db_blocker, footage_root):
     """Runs inside the daphne process: database access, and the development outbox for e-mails."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -194,11 +195,9 @@ def _asgi_child_setup(db_blocker):
     channel_layers.backends.clear()
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
     # override_settings (not plain assignment) so that cached hashers and the like are reset.
-    import tempfile
-
     override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
                       EMAIL_BACKEND="portal.mail.OutboxBackend", MAP_TILES_URL="",
-                      FOOTAGE_ROOT=Path(tempfile.mkdtemp(prefix="portal-test-footage-"))).enable()
+                      FOOTAGE_ROOT=footage_root).enable()
 
 
 @pytest.fixture(scope="session")
@@ -212,8 +211,9 @@ def asgi_live_server(django_db_setup, django_db_blocker):
     if settings.DATABASES["default"]["NAME"].startswith(("file:memorydb", ":memory:")):
         pytest.skip("the ASGI live server needs a file or server database")
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+    footage_root = Path(tempfile.mkdtemp(prefix="portal-test-footage-"))
     process = DaphneProcess("localhost", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-                            setup=partial(_asgi_child_setup, django_db_blocker))
+                            setup=partial(_asgi_child_setup, django_db_blocker, footage_root))
     process.start()
     if not process.ready.wait(timeout=30):
         raise RuntimeError("daphne did not start")
@@ -224,6 +224,7 @@ def asgi_live_server(django_db_setup, django_db_blocker):
     yield Server
     process.terminate()
     process.join()
+    shutil.rmtree(footage_root, ignore_errors=True)
 
 
 @pytest.fixture

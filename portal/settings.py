@@ -183,6 +183,8 @@ MFA_TOTP_ISSUER = f"{PROGRAM_NAME} ({CITY_NAME})"
 STAFF_IDLE_TIMEOUT_MINUTES = env_int("STAFF_IDLE_TIMEOUT_MINUTES", 30, minimum=1)
 
 # --- E-mail -----------------------------------------------------------------------------
+# No SMTP hand-off may hang a worker: footage-request e-mails hold a 5-minute lease while sending.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{PROGRAM_NAME} <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 _email = env_email("EMAIL_URL")
@@ -292,7 +294,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django_q": {"level": "WARNING"}},
+    "loggers": {"django-q": {"level": "WARNING"}},
 }
 
 MFA_ADAPTER = "portal.adapters.MFAAdapter"

@@ -23,6 +23,10 @@ from requests_app.tokens import new_token
 
 logger = logging.getLogger(__name__)
 
+# How long a worker owns an e-mail it is sending. Longer than one SMTP hand-off can take
+# (EMAIL_TIMEOUT) and shorter than django-q2's retry, so a retried task finds it free.
+EMAIL_SENDING_LEASE = timedelta(minutes=5)
+
 
 # --- Limits and preview ---------------------------------------------------------------------
 
@@ -151,13 +155,14 @@ def _queue_emails(area_request_id):
 
 # --- E-mail, exactly once per owner ---------------------------------------------------------------
 
-def footage_request_email_send(*, footage_request_id):
-    """Send the owner's e-mail unless it was sent already. Safe to run again after a crash.
+def footage_request_email_send(*, footage_request_id, connection=None):
+    """Send the owner's e-mail unless it was sent already. Safe to run again, and concurrently.
 
-    The state moves queued → sending (committed, with a fresh token) → sent. A worker killed
-    before the SMTP hand-off leaves "sending", and the next run sends; one killed between the
-    SMTP server's acceptance and the commit of "sent" (a window of milliseconds) leads to one
-    repeat, with the same Message-ID so mail clients can fold it. Returns True if it sent.
+    The state moves queued → sending (committed, with a fresh token and a lease) → sent. While
+    the lease runs, no other worker touches the row, so two workers never both send. A worker
+    killed before the SMTP hand-off leaves "sending", and a run after the lease sends; one killed
+    between the SMTP server's acceptance and the commit of "sent" (a window of milliseconds) leads
+    to one repeat, with the same Message-ID so mail clients can fold it. Returns True if it sent.
     """
     with transaction.atomic():
         footage_request = (FootageRequest.objects.select_for_update()
@@ -167,12 +172,16 @@ def footage_request_email_send(*, footage_request_id):
             return False
         token, footage_request.token_hash = new_token()
         footage_request.email_state = FootageRequest.EmailState.SENDING
+        footage_request.email_next_attempt_at = timezone.now() + EMAIL_SENDING_LEASE
         footage_request.email_attempts += 1
         if not footage_request.email_message_id:
             footage_request.email_message_id = make_msgid(domain="camera-portal")
-        footage_request.save(update_fields=["token_hash", "email_state", "email_attempts", "email_message_id"])
+        footage_request.save(update_fields=["token_hash", "email_state", "email_next_attempt_at", "email_attempts",
+                                            "email_message_id"])
     try:
-        _footage_request_email(footage_request, token).send()
+        message = _footage_request_email(footage_request, token)
+        message.connection = connection
+        message.send()
     except Exception as error:  # any SMTP or network failure: record it and retry later
         _email_failed(footage_request, error)
         return False
@@ -187,7 +196,8 @@ def _email_due(footage_request):
         return False
     if footage_request.email_state in (FootageRequest.EmailState.SENT, FootageRequest.EmailState.GAVE_UP):
         return False
-    if footage_request.email_state == FootageRequest.EmailState.FAILED:
+    if footage_request.email_state in (FootageRequest.EmailState.FAILED, FootageRequest.EmailState.SENDING):
+        # A failed e-mail waits for its back-off; one being sent, for its lease to run out.
         return footage_request.email_next_attempt_at is None or footage_request.email_next_attempt_at <= timezone.now()
     return True
 

@@ -1,5 +1,6 @@
 """django-q2 tasks: they take ids, re-fetch, call services, and are safe to run twice."""
 
+from django.core.mail import get_connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -8,23 +9,39 @@ from requests_app.services import footage_request_email_send, footage_requests_e
 
 
 def send_area_request_emails(area_request_id):
-    """E-mail every owner of one area request who has not been e-mailed yet."""
+    """E-mail every owner of one area request who has not been e-mailed yet, over one SMTP connection."""
     ids = (FootageRequest.objects.filter(area_request_id=area_request_id)
            .exclude(email_state__in=[FootageRequest.EmailState.SENT, FootageRequest.EmailState.GAVE_UP])
            .order_by("pk").values_list("pk", flat=True))
-    return sum(footage_request_email_send(footage_request_id=pk) for pk in list(ids))
+    return _send_each(list(ids))
+
+
+def _send_each(ids):
+    sent = 0
+    connection = get_connection()
+    try:
+        connection.open()
+    except OSError:
+        pass  # the server is down: each e-mail records its own failure and is retried later
+    try:
+        for pk in ids:
+            sent += footage_request_email_send(footage_request_id=pk, connection=connection)
+    finally:
+        connection.close()
+    return sent
 
 
 def retry_failed_emails():
-    """Scheduled every minute: retry e-mails whose back-off has passed, and any left 'sending' by a crash."""
+    """Scheduled every minute: e-mails whose back-off has passed, those a crashed worker left 'sending'
+    (once its lease ran out), and those whose fan-out task never ran."""
     now = timezone.now()
     due = FootageRequest.objects.filter(
-        Q(email_state=FootageRequest.EmailState.FAILED, email_next_attempt_at__lte=now)
-        | Q(email_state__in=[FootageRequest.EmailState.QUEUED, FootageRequest.EmailState.SENDING],
-            created_at__lte=now - timezone.timedelta(minutes=10)),
+        Q(email_state__in=[FootageRequest.EmailState.FAILED, FootageRequest.EmailState.SENDING],
+          email_next_attempt_at__lte=now)
+        | Q(email_state=FootageRequest.EmailState.QUEUED, created_at__lte=now - timezone.timedelta(minutes=10)),
         status=FootageRequest.Status.PENDING,
     ).order_by("pk").values_list("pk", flat=True)
-    return sum(footage_request_email_send(footage_request_id=pk) for pk in list(due))
+    return _send_each(list(due))
 
 
 def expire_footage_requests():

@@ -188,10 +188,55 @@ def test_an_interrupted_fan_out_run_again_emails_each_of_500_owners_exactly_once
     assert len(smtp_server.messages) == 250
 
     monkeypatch.setattr(services, "_footage_request_email", real_email)
+    send_area_request_emails(area_request.pk)  # run again at once: the killed worker's e-mail is still leased
+    assert len(smtp_server.messages) == 499
+    # django-q2 retries a task after Q_CLUSTER["retry"] seconds, by when the lease has run out.
+    FootageRequest.objects.filter(email_state=FootageRequest.EmailState.SENDING).update(
+        email_next_attempt_at=timezone.now() - timedelta(seconds=1))
     send_area_request_emails(area_request.pk)
-    send_area_request_emails(area_request.pk)  # and once more, as a retried task would
+    send_area_request_emails(area_request.pk)  # and once more, as a second retry would
 
     recipients = smtp_server.recipients()
     assert sorted(recipients) == sorted(owner.email for owner in owners)
     assert len(recipients) == len(set(recipients)) == 500
     assert not FootageRequest.objects.exclude(email_state=FootageRequest.EmailState.SENT).exists()
+
+
+def test_two_workers_sending_the_same_request_at_once_send_each_e_mail_once(operator, waivers, incident, smtp_server,
+                                                                           monkeypatch):
+    """The second worker finds each e-mail leased by the first, mid-send, and leaves it alone."""
+    owners = [owner_with_camera(distance) for distance in range(0, 200, 10)]
+    area_request = send(operator, incident, radius_m=300)
+    real_email = services._footage_request_email
+    second_worker_sent = []
+
+    def first_worker_email(footage_request, token):
+        # While the first worker holds this e-mail, the second worker runs the whole task.
+        if not second_worker_sent:
+            monkeypatch.setattr(services, "_footage_request_email", real_email)
+            second_worker_sent.append(send_area_request_emails(area_request.pk))
+            monkeypatch.setattr(services, "_footage_request_email", first_worker_email)
+        return real_email(footage_request, token)
+
+    monkeypatch.setattr(services, "_footage_request_email", first_worker_email)
+    first_worker_sent = send_area_request_emails(area_request.pk)
+
+    recipients = smtp_server.recipients()
+    assert sorted(recipients) == sorted(owner.email for owner in owners)
+    assert first_worker_sent + second_worker_sent[0] == len(owners) == len(set(recipients))
+
+
+def test_an_e_mail_left_sending_by_a_crash_is_sent_by_the_retry_job_after_its_lease(operator, waivers, incident,
+                                                                                   smtp_server):
+    from requests_app.tasks import retry_failed_emails
+
+    owner = owner_with_camera(100)
+    send(operator, incident)
+    FootageRequest.objects.update(email_state=FootageRequest.EmailState.SENDING,
+                                  email_next_attempt_at=timezone.now() + timedelta(minutes=4))
+    assert retry_failed_emails() == 0
+
+    FootageRequest.objects.update(email_next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+    assert retry_failed_emails() == 1
+    assert smtp_server.recipients() == [owner.email]

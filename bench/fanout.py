@@ -1,0 +1,540 @@
+"""Benchmark of an area request to 5,000 owners: creating it, then e-mailing them with one and two workers.
+
+    .venv/bin/python bench/fanout.py
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/fanout.py
+
+It never touches the developer's own database: by default it runs on a new SQLite file in a
+temporary directory; with BENCH_DATABASE_URL it creates that PostgreSQL database (which must not
+exist yet) and drops it at the end. E-mails go to an SMTP server (aiosmtpd) that the script runs
+on 127.0.0.1 in a process of its own. See bench/README.md.
+"""
+
+import math
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import smtplib
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+CENTRE = (40.7128, -74.0060)
+OWNERS = 5_000
+RADIUS_M = 800  # the area request's radius, within the city's default limit of 805 m
+PLACED_WITHIN_M = 780  # cameras are placed strictly inside the circle
+BUSINESS_EVERY = 10  # every tenth owner is a business (and signs the business waiver)
+BATCH = 1_000
+SEED = 20240502
+WORKER_TIMEOUT_S = 900
+LINK_TOKEN = re.compile(rb"/r/([A-Za-z0-9_-]{20,})/")
+
+
+# --- Database set-up (before Django is imported) ---------------------------------------------
+
+def postgres_admin_connection(url):
+    """An autocommit connection to the server's `postgres` database, and the bench database's name."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = conninfo_to_dict(url).get("dbname")
+    if not name or name == "postgres":
+        sys.exit("BENCH_DATABASE_URL must name a database of its own, e.g. .../portal_bench.")
+    return psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True), name
+
+
+def create_postgres_database(url):
+    from psycopg import sql
+
+    admin, name = postgres_admin_connection(url)
+    with admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            sys.exit(f"Database {name!r} already exists; the benchmark only uses a database it creates "
+                     f"(and drops afterwards). Choose another name, or drop it: dropdb {name}")
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_postgres_database(url):
+    from psycopg import sql
+
+    admin, name = postgres_admin_connection(url)
+    with admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def configure_environment(temp_dir, smtp_port):
+    """Point Django at a throw-away database and the bench's SMTP server; returns the PostgreSQL URL or None.
+
+    The worker processes inherit this environment, so they see the same settings.
+    """
+    bench_url = os.environ.get("BENCH_DATABASE_URL", "").strip() or None
+    if bench_url and not bench_url.startswith(("postgres://", "postgresql://")):
+        sys.exit("BENCH_DATABASE_URL must be a postgres:// URL.")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    # Whatever the shell exports, the developer's database, cache, var/ and mail server are left alone.
+    os.environ["DATABASE_URL"] = bench_url or f"sqlite:///{Path(temp_dir) / 'bench.sqlite3'}"
+    os.environ["VAR_DIR"] = temp_dir
+    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    for name in ("REDIS_URL", "TASKS_SYNC", "TASKS_ON_REDIS", "FOOTAGE_ROOT"):
+        os.environ.pop(name, None)  # tasks are queued in the ORM broker; no cluster runs them
+    return bench_url
+
+
+def setup_django():
+    import logging
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.DEBUG = False  # no per-query logging in connection.queries, as in production
+    # django-q2 logs as "django-q" (not "django_q", which settings.LOGGING quiets): one line per queued task.
+    logging.getLogger("django-q").setLevel(logging.WARNING)
+
+
+# --- The SMTP server (a process of its own, so it does not share a GIL with the senders) ---------
+
+class Mailbox:
+    """Keeps, for each message, its recipients and the link token in its body."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's hook name)
+        match = LINK_TOKEN.search(envelope.content)
+        self.messages.append((list(envelope.rcpt_tos), match.group(1).decode() if match else None))
+        return "250 Message accepted"
+
+    def take(self):
+        messages, self.messages = self.messages, []
+        return messages
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def smtp_server(conn):
+    """Serve SMTP on 127.0.0.1 until told to stop; answer "take" with the messages received since the last one."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    # server_hostname: otherwise aiosmtpd looks up this machine's FQDN on every connection.
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), server_hostname="bench-smtp.localhost")
+    controller.start()
+    conn.send(controller.port)
+    try:
+        while True:
+            command = conn.recv()
+            if command == "take":
+                conn.send(mailbox.take())
+            else:
+                break
+    except EOFError:
+        pass  # the bench process went away
+    finally:
+        controller.stop()
+
+
+class SmtpServer:
+    def __init__(self, context):
+        self.conn, child_conn = context.Pipe()
+        self.process = context.Process(target=smtp_server, args=(child_conn,), daemon=True)
+        self.process.start()
+        if not self.conn.poll(30):
+            raise RuntimeError("the SMTP server did not start")
+        self.port = self.conn.recv()
+
+    def take(self):
+        self.conn.send("take")
+        return self.conn.recv()
+
+    def stop(self):
+        if self.process.is_alive():
+            try:
+                self.conn.send("stop")
+            except (BrokenPipeError, OSError):
+                pass
+            self.process.join(10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(5)
+
+
+# --- Data ------------------------------------------------------------------------------------
+
+def destination(lat, lng, bearing_rad, distance_m):
+    from cameras.geo import EARTH_RADIUS_M
+
+    phi, lam, delta = math.radians(lat), math.radians(lng), distance_m / EARTH_RADIUS_M
+    phi2 = math.asin(math.sin(phi) * math.cos(delta) + math.cos(phi) * math.sin(delta) * math.cos(bearing_rad))
+    lam2 = lam + math.atan2(math.sin(bearing_rad) * math.sin(delta) * math.cos(phi),
+                            math.cos(delta) - math.sin(phi) * math.sin(phi2))
+    return math.degrees(phi2), (math.degrees(lam2) + 540.0) % 360.0 - 180.0
+
+
+def load(rng):
+    """Owners (verified, waiver signed) with one camera each in the circle, an operator and an incident."""
+    from datetime import timedelta
+
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+    from django.utils import timezone
+
+    from cameras.models import Camera, SharingRules
+    from incidents.models import Incident
+    from portal import roles
+    from portal.models import User, WaiverSignature
+    from portal.services import waiver_create, waiver_publish
+
+    with transaction.atomic():
+        waivers = {}
+        for audience in (User.AccountType.RESIDENT, User.AccountType.BUSINESS):
+            draft = waiver_create(audience=audience, title=f"Agreement for {audience}s",
+                                  body="Joining is voluntary.\n\nEvery access is logged.", actor=None)
+            waivers[audience] = waiver_publish(waiver=draft, actor=None)
+
+        owners = []
+        for i in range(OWNERS):
+            business = i % BUSINESS_EVERY == 0
+            owners.append(User(
+                email=f"bench-owner-{i:05d}@example.org", full_name=f"Bench Owner {i}", password=make_password(None),
+                account_type=User.AccountType.BUSINESS if business else User.AccountType.RESIDENT,
+                business_name=f"Bench Shop {i}" if business else ""))
+        User.objects.bulk_create(owners, batch_size=BATCH)
+        owners = list(User.objects.filter(email__startswith="bench-owner-").order_by("pk"))
+        EmailAddress.objects.bulk_create(
+            (EmailAddress(user=owner, email=owner.email, verified=True, primary=True) for owner in owners),
+            batch_size=BATCH)
+        WaiverSignature.objects.bulk_create(
+            (WaiverSignature(user=owner, waiver=waivers[owner.account_type],
+                             text_sha256=waivers[owner.account_type].text_sha256, typed_name=owner.full_name,
+                             ip_address="203.0.113.7", user_agent="bench") for owner in owners),
+            batch_size=BATCH)
+
+        cameras = []
+        for i, owner in enumerate(owners):
+            camera = Camera(owner=owner, name=f"Camera {i}", address=f"{i} Bench Street", coverage=["street"],
+                            site_kind=Camera.SiteKind.BUSINESS if owner.business_name else Camera.SiteKind.HOME)
+            distance = PLACED_WITHIN_M * math.sqrt(rng.random())  # uniform over the disc
+            camera.set_location(*destination(*CENTRE, rng.uniform(0, 2 * math.pi), distance))
+            cameras.append(camera)
+        Camera.objects.bulk_create(cameras, batch_size=BATCH)
+        cameras = list(Camera.objects.order_by("pk"))
+        SharingRules.objects.bulk_create((SharingRules(camera=camera) for camera in cameras), batch_size=BATCH)
+
+        operator = User.objects.create_user(email="operator@police.example.org", full_name="Bench Operator",
+                                            account_type=User.AccountType.STAFF, is_staff=True, badge_number="4242")
+        operator.groups.add(Group.objects.get(name=roles.OPERATOR))
+        EmailAddress.objects.create(user=operator, email=operator.email, verified=True, primary=True)
+        now = timezone.now()
+        incident = Incident.objects.create(
+            reference="BENCH-000001", incident_type=Incident.Type.BURGLARY, case_number="CASE-BENCH-1",
+            latitude=CENTRE[0], longitude=CENTRE[1], address="City Hall", window_start=now - timedelta(hours=3),
+            window_end=now - timedelta(hours=1), created_by=operator)
+    return operator, incident, owners, cameras
+
+
+# --- Measurements ----------------------------------------------------------------------------
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def create_area_request(operator, incident):
+    """Time area_request_create(); the e-mail task is queued on commit in django-q's ORM broker."""
+    from django.db import connection
+
+    from requests_app.services import area_request_create
+
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        elapsed, area_request = timed(lambda: area_request_create(
+            incident=incident, sender=operator, latitude=CENTRE[0], longitude=CENTRE[1], radius_m=RADIUS_M,
+            window_start=incident.window_start, window_end=incident.window_end, message="Bench request",
+            case_number=incident.case_number, ip_address="198.51.100.1"))
+    return elapsed, area_request, counter.count
+
+
+def bulk_baseline(area_request, owners, cameras):
+    """The same footage-request and camera-link rows written with bulk_create (no audit), then rolled back."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db import transaction
+    from django.utils import timezone
+
+    from requests_app.models import AreaRequest, FootageRequest
+
+    expires_at = timezone.now() + timedelta(days=settings.FOOTAGE_REQUEST_EXPIRY_DAYS)
+    camera_of = {camera.owner_id: camera for camera in cameras}
+    through = FootageRequest.cameras.through
+    start = time.perf_counter()
+    with transaction.atomic():
+        copy = AreaRequest.objects.create(
+            incident=area_request.incident, latitude=area_request.latitude, longitude=area_request.longitude,
+            radius_m=area_request.radius_m, window_start=area_request.window_start,
+            window_end=area_request.window_end, case_number=area_request.case_number, sender=area_request.sender,
+            status=AreaRequest.Status.SENT)
+        requests = FootageRequest.objects.bulk_create(
+            (FootageRequest(area_request=copy, owner=owner, expires_at=expires_at,
+                            camera_names=[camera_of[owner.pk].name]) for owner in owners), batch_size=BATCH)
+        through.objects.bulk_create(
+            (through(footagerequest_id=request.pk, camera_id=camera_of[request.owner_id].pk) for request in requests),
+            batch_size=BATCH)
+        elapsed = time.perf_counter() - start
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def email_worker(area_request_id, ready, start, results):
+    """A worker process: Django of its own, a fresh database connection, the task run once."""
+    try:
+        setup_django()
+        from django.db import connection
+
+        from requests_app.tasks import send_area_request_emails
+
+        connection.ensure_connection()
+    except BaseException:
+        ready.put((os.getpid(), traceback.format_exc()))
+        raise
+    ready.put((os.getpid(), ""))
+    start.wait()
+    began = time.time()
+    try:
+        sent, error = send_area_request_emails(area_request_id), ""
+    except Exception:
+        sent, error = None, traceback.format_exc()
+    ended = time.time()
+    connection.close()
+    results.put({"pid": os.getpid(), "sent": sent, "began": began, "ended": ended, "error": error})
+
+
+def run_workers(context, area_request_id, count):
+    """Run the task in `count` processes started together; returns (seconds from first start to last end, results)."""
+    ready, results, start = context.Queue(), context.Queue(), context.Event()
+    processes = [context.Process(target=email_worker, args=(area_request_id, ready, start, results))
+                 for _ in range(count)]
+    for process in processes:
+        process.start()
+    try:
+        for _ in processes:
+            _pid, error = ready.get(timeout=120)
+            if error:
+                raise RuntimeError(f"a worker failed to start:\n{error}")
+        start.set()
+        outcomes = [results.get(timeout=WORKER_TIMEOUT_S) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(30 if start.is_set() else 0)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+    for outcome in outcomes:
+        if outcome["error"]:
+            print(f"  worker {outcome['pid']} failed:\n{outcome['error']}")
+    return max(o["ended"] for o in outcomes) - min(o["began"] for o in outcomes), outcomes
+
+
+def check_delivery(messages, area_request, owners):
+    """What the SMTP server received, against the owners; and which e-mailed links still open the request."""
+    from requests_app.models import FootageRequest
+    from requests_app.tokens import token_hash
+
+    recipients = [address for rcpt_tos, _token in messages for address in rcpt_tos]
+    expected = {owner.email for owner in owners}
+    live_hashes = set(FootageRequest.objects.filter(area_request=area_request).exclude(token_hash=None)
+                      .values_list("token_hash", flat=True))
+    working = [rcpt_tos for rcpt_tos, token in messages if token and token_hash(token) in live_hashes]
+    states = FootageRequest.objects.filter(area_request=area_request)
+    attempts = sum(states.values_list("email_attempts", flat=True))
+    not_sent = states.exclude(email_state=FootageRequest.EmailState.SENT).count()
+    distinct = set(recipients)
+    facts = {
+        "messages": len(messages), "recipients": len(recipients), "distinct": len(distinct),
+        "duplicates": len(recipients) - len(distinct), "missing": len(expected - distinct),
+        "unexpected": len(distinct - expected), "working_links": len(working), "attempts": attempts,
+        "not_sent": not_sent,
+    }
+    facts["exactly_once"] = (len(recipients) == len(expected) and distinct == expected and not_sent == 0)
+    return facts
+
+
+def reset_emails(area_request):
+    """Back to "queued", as the fan-out left them, so the next run e-mails the same 5,000 owners again."""
+    from requests_app.models import FootageRequest
+
+    FootageRequest.objects.filter(area_request=area_request).update(
+        email_state=FootageRequest.EmailState.QUEUED, email_attempts=0, email_message_id="", token_hash=None,
+        email_sent_at=None, email_last_error="", email_next_attempt_at=None)
+
+
+def smtplib_baseline(server, area_request, owners):
+    """One SMTP connection, one pre-rendered portal e-mail, re-addressed to each owner: the server's limit."""
+    from email.utils import make_msgid
+
+    from django.conf import settings
+
+    from requests_app import services
+    from requests_app.models import FootageRequest
+    from requests_app.tokens import new_token
+
+    sample = (FootageRequest.objects.select_related("owner", "area_request__incident", "area_request__sender")
+              .filter(area_request=area_request).first())
+    sample.email_message_id = make_msgid(domain="camera-portal")
+    message = services._footage_request_email(sample, new_token()[0])
+    raw = message.message().as_bytes(linesep="\r\n")
+    sender = message.from_email or settings.DEFAULT_FROM_EMAIL
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", server.port) as smtp:
+        for owner in owners:
+            smtp.sendmail(sender, [owner.email], raw.replace(sample.owner.email.encode(), owner.email.encode()))
+    elapsed = time.perf_counter() - start
+    received = server.take()
+    recipients = [address for rcpt_tos, _token in received for address in rcpt_tos]
+    return elapsed, len(raw), len(received), len(set(recipients))
+
+
+def describe(label, seconds, facts, baseline_rate):
+    rate = (facts["distinct"] - facts["unexpected"]) / seconds if seconds else 0.0
+    messages_rate = facts["messages"] / seconds if seconds else 0.0
+    print(f"{label}: {facts['distinct']:,} owners e-mailed in {seconds:.1f} s: {rate:,.0f} e-mails/s "
+          f"({rate / baseline_rate:.3f} of the baseline); {facts['messages']:,} messages received "
+          f"({messages_rate:,.0f}/s)")
+    print(f"  distinct recipients {facts['distinct']:,}, duplicates {facts['duplicates']:,}, "
+          f"missing {facts['missing']:,}, not marked sent {facts['not_sent']:,}, "
+          f"send attempts recorded {facts['attempts']:,}")
+    print(f"  messages whose link opens the request: {facts['working_links']:,} of {facts['messages']:,}")
+    print(f"  exactly once: {'yes' if facts['exactly_once'] else 'no'}")
+    return rate
+
+
+def run(context, server):
+    from django.db import connection
+
+    from portal.models import AuditEvent
+    from requests_app.models import FootageRequest
+    from requests_app.services import area_request_preview
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sqlite_version()" if connection.vendor == "sqlite" else "SHOW server_version")
+        version = cursor.fetchone()[0]
+    print(f"database: {connection.vendor} {version} ({connection.settings_dict['NAME']})")
+    print(f"SMTP server: aiosmtpd on 127.0.0.1:{server.port}, in its own process")
+
+    load_s, (operator, incident, owners, cameras) = timed(lambda: load(random.Random(SEED)))  # noqa: S311
+    businesses = sum(1 for owner in owners if owner.business_name)
+    print(f"loaded: {len(owners):,} owners ({len(owners) - businesses:,} residents, {businesses:,} businesses; "
+          f"verified, waiver signed), {len(cameras):,} cameras within {PLACED_WITHIN_M} m in {load_s:.1f} s")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    preview_s, preview = timed(lambda: area_request_preview(latitude=CENTRE[0], longitude=CENTRE[1],
+                                                            radius_m=RADIUS_M))
+    audit_before = AuditEvent.objects.count()
+    create_s, area_request, queries = create_area_request(operator, incident)
+    requests = FootageRequest.objects.filter(area_request=area_request)
+    count = requests.count()
+    if area_request.status != "sent" or count != OWNERS or preview["counts"]["owners_asked"] != OWNERS:
+        print(f"area request {area_request.status!r} with {count:,} footage requests "
+              f"({preview['counts']['owners_asked']:,} owners in the preview), expected 'sent' and {OWNERS:,}: "
+              f"check the AREA_REQUEST_* settings in your environment.")
+        return False
+    audits = AuditEvent.objects.count() - audit_before
+    print(f"area_request_create(): 1 area request, {count:,} footage requests, {audits:,} audit events "
+          f"in {create_s:.2f} s ({create_s / count * 1000:.2f} ms per owner, {queries:,} queries)")
+    print(f"  finding the owners alone (area_request_preview, timed before): {preview_s:.2f} s")
+    bulk_s = bulk_baseline(area_request, owners, cameras)
+    print(f"  bulk_create of the same rows, no audit (baseline, rolled back): {bulk_s:.2f} s; "
+          f"area_request_create() takes {create_s / bulk_s:.0f}x as long")
+
+    from django_q.models import OrmQ
+
+    queued = [task.func() for task in OrmQ.objects.all()]
+    early = server.take()
+    still_queued = requests.filter(email_state=FootageRequest.EmailState.QUEUED).count()
+    print(f"  on commit: {len(queued)} django-q task(s) queued in the ORM broker ({', '.join(queued)}), "
+          f"not run; {still_queued:,} e-mails queued, {len(early)} sent during the call")
+
+    baseline_s, size, baseline_messages, baseline_distinct = smtplib_baseline(server, area_request, owners)
+    baseline_rate = baseline_messages / baseline_s
+    print(f"smtplib, one connection, one pre-rendered e-mail of {size:,} bytes (baseline): "
+          f"{baseline_messages:,} messages to {baseline_distinct:,} recipients in {baseline_s:.1f} s: "
+          f"{baseline_rate:,.0f} e-mails/s")
+
+    one_s, one_outcomes = run_workers(context, area_request.pk, 1)
+    one = check_delivery(server.take(), area_request, owners)
+    one_rate = describe("one worker", one_s, one, baseline_rate)
+
+    reset_emails(area_request)
+    two_s, two_outcomes = run_workers(context, area_request.pk, 2)
+    two = check_delivery(server.take(), area_request, owners)
+    two_rate = describe("two workers", two_s, two, baseline_rate)
+    print(f"  sent as counted by each worker: {', '.join(str(o['sent']) for o in two_outcomes)}")
+    print(f"two workers / one worker: {two_rate / one_rate:.2f}x")
+    ok = one["exactly_once"] and two["exactly_once"] and not any(o["error"] for o in one_outcomes + two_outcomes)
+    print(f"exactly once: {'yes' if ok else 'no'}")
+    return ok
+
+
+def main():
+    started = time.perf_counter()
+    temp_dir = tempfile.mkdtemp(prefix="portal-bench-fanout-")
+    context = multiprocessing.get_context("spawn")  # workers start clean: no inherited connections
+    bench_url = None
+    created = False
+    server = None
+    ok = False
+    try:
+        server = SmtpServer(context)
+        bench_url = configure_environment(temp_dir, server.port)
+        if bench_url:
+            create_postgres_database(bench_url)
+            created = True
+
+        setup_django()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+        ok = run(context, server)
+    finally:
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if server is not None:
+            server.stop()
+        if created:
+            drop_postgres_database(bench_url)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    print(f"total run time: {time.perf_counter() - started:.1f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

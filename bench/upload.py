@@ -1,0 +1,368 @@
+"""Benchmark of a 1 GiB tus upload through daphne: throughput, the server's memory, and the bytes on disk.
+
+    .venv/bin/python bench/upload.py
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/upload.py
+
+It never touches the developer's own database or footage: by default it runs on a new SQLite file in a
+temporary directory, which also holds FOOTAGE_ROOT and the file uploaded; with BENCH_DATABASE_URL it creates
+that PostgreSQL database (which must not exist yet) and drops it at the end. See bench/README.md.
+"""
+
+import hashlib
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+FILE_BYTES = 1024**3
+WRITE_BLOCK = 8 * 1024**2
+CHUNK_MARGIN = 64 * 1024  # each PATCH stays this far under the server's UPLOAD_MAX_CHUNK_BYTES
+SAMPLE_INTERVAL_S = 0.05
+TARGET_PEAK_MB = 200
+MB = 1_000_000
+
+
+# --- Database set-up (before Django is imported) ---------------------------------------------
+
+def postgres_admin_connection(url):
+    """An autocommit connection to the server's `postgres` database, and the bench database's name."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = conninfo_to_dict(url).get("dbname")
+    if not name or name == "postgres":
+        sys.exit("BENCH_DATABASE_URL must name a database of its own, e.g. .../portal_bench.")
+    return psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True), name
+
+
+def create_postgres_database(url):
+    from psycopg import sql
+
+    admin, name = postgres_admin_connection(url)
+    with admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            sys.exit(f"Database {name!r} already exists; the benchmark only uses a database it creates "
+                     f"(and drops afterwards). Choose another name, or drop it: dropdb {name}")
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_postgres_database(url):
+    from psycopg import sql
+
+    admin, name = postgres_admin_connection(url)
+    with admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def configure_environment(temp_dir):
+    """Point Django (here and in daphne, which inherits this environment) at throw-away storage.
+
+    Returns the PostgreSQL URL in use, or None.
+    """
+    bench_url = os.environ.get("BENCH_DATABASE_URL", "").strip() or None
+    if bench_url and not bench_url.startswith(("postgres://", "postgresql://")):
+        sys.exit("BENCH_DATABASE_URL must be a postgres:// URL.")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    # Whatever the shell exports, the developer's database, cache, var/ and footage are left alone.
+    os.environ["DATABASE_URL"] = bench_url or f"sqlite:///{Path(temp_dir) / 'bench.sqlite3'}"
+    os.environ["VAR_DIR"] = temp_dir
+    os.environ["FOOTAGE_ROOT"] = str(Path(temp_dir) / "footage")
+    os.environ["DEBUG"] = "1"
+    # The finished upload's processing is queued in django-q's ORM broker; no cluster runs it.
+    for name in ("REDIS_URL", "TASKS_SYNC", "TASKS_ON_REDIS", "EMAIL_URL"):
+        os.environ.pop(name, None)
+    return bench_url
+
+
+# --- Files -----------------------------------------------------------------------------------
+
+def write_random_file(path, size):
+    """Random bytes (nothing for a disk or a proxy to compress or deduplicate), fsynced."""
+    with open(path, "wb") as file:
+        written = 0
+        while written < size:
+            block = os.urandom(min(WRITE_BLOCK, size - written))
+            file.write(block)
+            written += len(block)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def copy_with_fsync(source, target):
+    shutil.copyfile(source, target)
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256_of(path):
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+# --- The server and its memory -----------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_daphne(port, log):
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"]
+    process = subprocess.Popen(command, cwd=BASE_DIR, env=os.environ.copy(),  # noqa: S603  (our own command)
+                               stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited at start with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("daphne did not start listening within 60 s")
+
+
+def stop_process(process):
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def proc_status_kb(pid, *fields):
+    """Fields of /proc/<pid>/status given in kB (VmRSS, VmHWM), as numbers of KiB."""
+    values = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in fields:
+                values[name] = int(rest.split()[0])
+    return values
+
+
+class RssSampler(threading.Thread):
+    """Reads a process's VmRSS every SAMPLE_INTERVAL_S until stopped; keeps the samples in KiB."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples = []
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                self.samples.append(proc_status_kb(self.pid, "VmRSS")["VmRSS"])
+            except (FileNotFoundError, ProcessLookupError, KeyError):
+                return  # the process is gone
+            self.halt.wait(SAMPLE_INTERVAL_S)
+
+    def stop(self):
+        self.halt.set()
+        self.join(5)
+
+
+def mb(kib):
+    return kib * 1024 / MB
+
+
+# --- Data ------------------------------------------------------------------------------------
+
+def create_approved_request():
+    """An owner, an incident and a footage request the owner approved, straight through the ORM."""
+    from datetime import timedelta
+
+    from allauth.account.models import EmailAddress
+    from django.utils import timezone
+
+    from incidents.models import Incident
+    from portal.models import User
+    from requests_app.models import AreaRequest, FootageRequest
+
+    now = timezone.now()
+    owner = User.objects.create_user(email="bench-owner@example.org", full_name="Bench Owner")
+    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
+    operator = User.objects.create_user(email="operator@police.example.org", full_name="Bench Operator",
+                                        account_type=User.AccountType.STAFF, is_staff=True, badge_number="4242")
+    incident = Incident.objects.create(
+        reference="BENCH-000001", incident_type=Incident.Type.BURGLARY, case_number="CASE-BENCH-1",
+        latitude=40.7128, longitude=-74.0060, address="City Hall", window_start=now - timedelta(hours=3),
+        window_end=now - timedelta(hours=1), created_by=operator)
+    area_request = AreaRequest.objects.create(
+        incident=incident, latitude=incident.latitude, longitude=incident.longitude, radius_m=100,
+        window_start=incident.window_start, window_end=incident.window_end, case_number=incident.case_number,
+        sender=operator, status=AreaRequest.Status.SENT)
+    return FootageRequest.objects.create(
+        area_request=area_request, owner=owner, camera_names=["Porch"], status=FootageRequest.Status.APPROVED,
+        email_state=FootageRequest.EmailState.SENT, answered_at=now, expires_at=now + timedelta(days=7))
+
+
+def granted_session(footage_request):
+    """A saved session holding a link grant for the request, as the e-mailed link would leave; its key."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from requests_app.access import GRANTS_KEY
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[GRANTS_KEY] = {str(footage_request.pk): time.time() + 3600}
+    session.save()
+    return session.session_key
+
+
+# --- The run ---------------------------------------------------------------------------------
+
+def run(temp_dir):
+    import requests
+    from django.conf import settings
+    from django.db import connection, connections
+    from django_q.models import OrmQ
+    from tusclient import client as tus_client
+
+    from requests_app.models import FootageSubmission, Upload
+    from requests_app.submissions import evidence_path
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sqlite_version()" if connection.vendor == "sqlite" else "SHOW server_version")
+        version = cursor.fetchone()[0]
+    print(f"database: {connection.vendor} {version} ({connection.settings_dict['NAME']})")
+
+    source = Path(temp_dir) / "source.bin"
+    write_s, _ = timed(lambda: write_random_file(source, FILE_BYTES))
+    print(f"file: {FILE_BYTES:,} bytes (1 GiB) of random bytes, written and fsynced in {write_s:.1f} s")
+
+    copy = Path(temp_dir) / "copy.bin"
+    copy_s, _ = timed(lambda: copy_with_fsync(source, copy))
+    copy.unlink()
+    copy_rate = FILE_BYTES / MB / copy_s
+    print(f"file copy, shutil.copyfile + fsync on the same file system (baseline): {copy_s:.2f} s, "
+          f"{copy_rate:,.0f} MB/s")
+
+    footage_request = create_approved_request()
+    session_key = granted_session(footage_request)
+    connections.close_all()  # daphne has the database to itself while it serves
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = Path(temp_dir) / "daphne.log"
+    daphne = sampler = None
+    with open(log_path, "wb") as log:
+        try:
+            daphne = start_daphne(port, log)
+            answer_url = f"{base}/requests/{footage_request.pk}/"
+            answer = requests.get(answer_url, cookies={"sessionid": session_key}, timeout=60)
+            csrf = answer.cookies.get("csrftoken")
+            if answer.status_code != 200 or not csrf:
+                raise RuntimeError(f"the answer page gave {answer.status_code} and no CSRF cookie")
+            chunk = settings.UPLOAD_MAX_CHUNK_BYTES - CHUNK_MARGIN
+            headers = {"Cookie": f"sessionid={session_key}; csrftoken={csrf}", "X-CSRFToken": csrf,
+                       "Referer": answer_url}
+            before_kib = proc_status_kb(daphne.pid, "VmRSS")["VmRSS"]
+            sampler = RssSampler(daphne.pid)
+            sampler.start()
+            with open(source, "rb") as stream:
+                uploader = tus_client.TusClient(f"{base}/requests/{footage_request.pk}/uploads/",
+                                                headers=headers).uploader(
+                    file_stream=stream, chunk_size=chunk, metadata={"filename": "bench-1GiB.mp4"})
+                upload_s, _ = timed(uploader.upload)
+            sampler.stop()
+            hwm_kib = proc_status_kb(daphne.pid, "VmHWM")["VmHWM"]
+        except BaseException:
+            log.flush()
+            tail = log_path.read_text(errors="replace").splitlines()[-30:]
+            print("daphne's last log lines:\n  " + "\n  ".join(tail))
+            raise
+        finally:
+            if sampler is not None:
+                sampler.stop()
+            stop_process(daphne)
+
+    upload_rate = FILE_BYTES / MB / upload_s
+    patches = math.ceil(FILE_BYTES / chunk)
+    print(f"tus upload through daphne (tuspy, 1 POST + {patches} PATCHes of at most {chunk:,} bytes; "
+          f"server cap {settings.UPLOAD_MAX_CHUNK_BYTES:,}): {upload_s:.2f} s, {upload_rate:,.0f} MB/s "
+          f"({upload_rate / copy_rate:.2f} of the copy)")
+    peak_kib = max([before_kib, *sampler.samples])
+    print(f"daphne memory (VmRSS every {SAMPLE_INTERVAL_S * 1000:.0f} ms, {len(sampler.samples)} samples): "
+          f"before the upload {mb(before_kib):.1f} MB, peak during it {mb(peak_kib):.1f} MB "
+          f"(+{mb(peak_kib - before_kib):.1f} MB); VmHWM at the end {mb(hwm_kib):.1f} MB")
+    worst = max(peak_kib, hwm_kib)
+    print(f"target: peak under {TARGET_PEAK_MB} MB (VmHWM, the kernel's exact peak): "
+          f"{'met' if mb(worst) < TARGET_PEAK_MB else 'NOT met'}")
+
+    upload = Upload.objects.get(pk=uploader.url.rstrip("/").rsplit("/", 1)[1])
+    submission = FootageSubmission.objects.filter(upload=upload).first()
+    stored = upload.path if upload.path.exists() else (evidence_path(submission) if submission else upload.path)
+    queued = [task.func() for task in OrmQ.objects.all()]
+    print(f"upload row: offset {upload.offset:,} of {upload.length:,}, "
+          f"{'complete' if upload.completed_at else 'NOT complete'}; submission "
+          f"{submission.get_status_display().lower() if submission else 'missing'}; queued, not run: "
+          f"{', '.join(queued) or 'nothing'}")
+    size = stored.stat().st_size if stored.exists() else None
+    hash_s, (source_hash, stored_hash) = timed(lambda: (sha256_of(source), sha256_of(stored) if size else None))
+    same = size == FILE_BYTES and source_hash == stored_hash
+    shown = stored.relative_to(settings.FOOTAGE_ROOT) if stored.is_relative_to(settings.FOOTAGE_ROOT) else stored
+    print(f"stored file: FOOTAGE_ROOT/{shown}, {size or 0:,} bytes; SHA-256 identical: {'yes' if same else 'no'} "
+          f"({source_hash[:16]}…, both hashed in {hash_s:.1f} s)")
+    problems = log_path.read_text(errors="replace").count("Traceback")
+    if problems:
+        print(f"daphne logged {problems} traceback(s)")
+    return same and upload.completed_at is not None and submission is not None
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def main():
+    started = time.perf_counter()
+    temp_dir = tempfile.mkdtemp(prefix="portal-bench-upload-")
+    bench_url = None
+    created = False
+    ok = False
+    try:
+        bench_url = configure_environment(temp_dir)
+        if bench_url:
+            create_postgres_database(bench_url)
+            created = True
+
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0, interactive=False)
+        ok = run(temp_dir)
+    finally:
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if created:
+            drop_postgres_database(bench_url)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    print(f"total run time: {time.perf_counter() - started:.1f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
