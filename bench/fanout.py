@@ -25,6 +25,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchdb import create_postgres_database, drop_postgres_database  # noqa: E402
 
 CENTRE = (40.7128, -74.0060)
 OWNERS = 5_000
@@ -38,36 +41,6 @@ LINK_TOKEN = re.compile(rb"/r/([A-Za-z0-9_-]{20,})/")
 
 
 # --- Database set-up (before Django is imported) ---------------------------------------------
-
-def postgres_admin_connection(url):
-    """An autocommit connection to the server's `postgres` database, and the bench database's name."""
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = conninfo_to_dict(url).get("dbname")
-    if not name or name == "postgres":
-        sys.exit("BENCH_DATABASE_URL must name a database of its own, e.g. .../portal_bench.")
-    return psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True), name
-
-
-def create_postgres_database(url):
-    from psycopg import sql
-
-    admin, name = postgres_admin_connection(url)
-    with admin:
-        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            sys.exit(f"Database {name!r} already exists; the benchmark only uses a database it creates "
-                     f"(and drops afterwards). Choose another name, or drop it: dropdb {name}")
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_postgres_database(url):
-    from psycopg import sql
-
-    admin, name = postgres_admin_connection(url)
-    with admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
 
 def configure_environment(temp_dir, smtp_port):
     """Point Django at a throw-away database and the bench's SMTP server; returns the PostgreSQL URL or None.
