@@ -1,6 +1,9 @@
 """Throw-away PostgreSQL databases for the benchmarks (never the developer's own)."""
 
+import shutil
 import sys
+import tempfile
+import time
 
 
 def postgres_admin_connection(url):
@@ -31,3 +34,33 @@ def drop_postgres_database(url):
     admin, name = postgres_admin_connection(url)
     with admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def run_on_throwaway_database(prefix, configure_environment, run):
+    """Set Django up on a new database (SQLite in a temp dir, or BENCH_DATABASE_URL), migrate,
+    call run(temp_dir), and remove everything afterwards. Returns the exit code."""
+    started = time.perf_counter()
+    temp_dir = tempfile.mkdtemp(prefix=prefix)
+    bench_url, created, ok = None, False, False
+    try:
+        bench_url = configure_environment(temp_dir)
+        if bench_url:
+            create_postgres_database(bench_url)
+            created = True
+
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0, interactive=False)
+        ok = run(temp_dir)
+    finally:
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if created:
+            drop_postgres_database(bench_url)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    print(f"total run time: {time.perf_counter() - started:.1f} s")
+    return 0 if ok else 1

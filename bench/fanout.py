@@ -147,13 +147,9 @@ class SmtpServer:
 # --- Data ------------------------------------------------------------------------------------
 
 def destination(lat, lng, bearing_rad, distance_m):
-    from cameras.geo import EARTH_RADIUS_M
+    from cameras.geo import destination_point
 
-    phi, lam, delta = math.radians(lat), math.radians(lng), distance_m / EARTH_RADIUS_M
-    phi2 = math.asin(math.sin(phi) * math.cos(delta) + math.cos(phi) * math.sin(delta) * math.cos(bearing_rad))
-    lam2 = lam + math.atan2(math.sin(bearing_rad) * math.sin(delta) * math.cos(phi),
-                            math.cos(delta) - math.sin(phi) * math.sin(phi2))
-    return math.degrees(phi2), (math.degrees(lam2) + 540.0) % 360.0 - 180.0
+    return destination_point(lat, lng, bearing_rad, distance_m)
 
 
 def load(rng):

@@ -12,9 +12,7 @@ import gc
 import math
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +20,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import create_postgres_database, drop_postgres_database  # noqa: E402
+from benchdb import run_on_throwaway_database  # noqa: E402
 
 CITY_CENTRE = (40.7128, -74.0060)
 CITY_RADIUS_M = 15_000
@@ -54,13 +52,9 @@ def configure_environment(temp_dir):
 # --- Data ------------------------------------------------------------------------------------
 
 def destination(lat, lng, bearing_rad, distance_m):
-    from cameras.geo import EARTH_RADIUS_M
+    from cameras.geo import destination_point
 
-    phi, lam, delta = math.radians(lat), math.radians(lng), distance_m / EARTH_RADIUS_M
-    phi2 = math.asin(math.sin(phi) * math.cos(delta) + math.cos(phi) * math.sin(delta) * math.cos(bearing_rad))
-    lam2 = lam + math.atan2(math.sin(bearing_rad) * math.sin(delta) * math.cos(phi),
-                            math.cos(delta) - math.sin(phi) * math.sin(phi2))
-    return math.degrees(phi2), (math.degrees(lam2) + 540.0) % 360.0 - 180.0
+    return destination_point(lat, lng, bearing_rad, distance_m)
 
 
 def city_point(rng):
@@ -224,33 +218,8 @@ def run(rng):
 
 
 def main():
-    started = time.perf_counter()
-    temp_dir = tempfile.mkdtemp(prefix="portal-bench-geo-")
-    bench_url = None
-    created = False
-    ok = False
-    try:
-        bench_url = configure_environment(temp_dir)
-        if bench_url:
-            create_postgres_database(bench_url)
-            created = True
-
-        import django
-        from django.core.management import call_command
-
-        django.setup()
-        call_command("migrate", verbosity=0, interactive=False)
-        ok = run(random.Random(SEED))  # noqa: S311  (reproducible test data, not secrets)
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if created:
-            drop_postgres_database(bench_url)
-        shutil.rmtree(temp_dir, ignore_errors=True)
-    print(f"total run time: {time.perf_counter() - started:.1f} s")
-    return 0 if ok else 1
+    rng = random.Random(SEED)  # noqa: S311  (reproducible test data, not secrets)
+    return run_on_throwaway_database("portal-bench-geo-", configure_environment, lambda temp_dir: run(rng))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import create_postgres_database, drop_postgres_database  # noqa: E402
+from benchdb import run_on_throwaway_database  # noqa: E402
 
 FILE_BYTES = 1024**3
 WRITE_BLOCK = 8 * 1024**2
@@ -308,33 +307,7 @@ def timed(function):
 
 
 def main():
-    started = time.perf_counter()
-    temp_dir = tempfile.mkdtemp(prefix="portal-bench-upload-")
-    bench_url = None
-    created = False
-    ok = False
-    try:
-        bench_url = configure_environment(temp_dir)
-        if bench_url:
-            create_postgres_database(bench_url)
-            created = True
-
-        import django
-        from django.core.management import call_command
-
-        django.setup()
-        call_command("migrate", verbosity=0, interactive=False)
-        ok = run(temp_dir)
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if created:
-            drop_postgres_database(bench_url)
-        shutil.rmtree(temp_dir, ignore_errors=True)
-    print(f"total run time: {time.perf_counter() - started:.1f} s")
-    return 0 if ok else 1
+    return run_on_throwaway_database("portal-bench-upload-", configure_environment, run)
 
 
 if __name__ == "__main__":

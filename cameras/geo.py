@@ -26,6 +26,15 @@ def haversine_m(lat1, lng1, lat2, lng2):
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def destination_point(lat, lng, bearing_rad, distance_m):
+    """The point distance_m metres from (lat, lng) along the initial bearing (radians from north)."""
+    phi, lam, delta = math.radians(lat), math.radians(lng), distance_m / EARTH_RADIUS_M
+    phi2 = math.asin(math.sin(phi) * math.cos(delta) + math.cos(phi) * math.sin(delta) * math.cos(bearing_rad))
+    lam2 = lam + math.atan2(math.sin(bearing_rad) * math.sin(delta) * math.cos(phi),
+                            math.cos(delta) - math.sin(phi) * math.sin(phi2))
+    return math.degrees(phi2), (math.degrees(lam2) + 540.0) % 360.0 - 180.0
+
+
 def bounding_box(lat, lng, radius_m):
     """(lat_min, lat_max, lng_ranges) enclosing the circle; lng_ranges is None for all longitudes.
 

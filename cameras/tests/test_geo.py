@@ -328,3 +328,15 @@ def test_a_snapped_point_snaps_to_itself_even_beside_the_antimeridian():
         lng = rng.choice([rng.uniform(-180, 180), rng.choice([-1, 1]) * rng.uniform(179.9, 180)])
         snapped = approximate_location(lat, lng)
         assert approximate_location(*snapped) == snapped, (lat, lng)
+
+
+def test_destination_point_lies_at_the_given_distance():
+    from cameras.geo import destination_point
+
+    rng = random.Random(16)
+    for _ in range(1_000):
+        lat, lng = rng.uniform(-80, 80), rng.uniform(-180, 180)
+        distance = rng.uniform(0, 50_000)
+        end = destination_point(lat, lng, rng.uniform(0, 2 * math.pi), distance)
+        assert haversine_m(lat, lng, *end) == pytest.approx(distance, abs=1e-3)
+        assert -180.0 <= end[1] < 180.0
