@@ -11,6 +11,20 @@ def incident_group(incident_id):
     return f"incident-{incident_id}"
 
 
+def incident_alert_data(incident):
+    """What the RTCC map and alert feed show about an incident (no personal data)."""
+    from django.urls import reverse
+
+    return {
+        "title": str(incident.get_incident_type_display()), "incident_type": incident.incident_type,
+        "priority": incident.priority, "priority_label": str(incident.get_priority_display()),
+        "emergency": incident.priority == incident.Priority.EMERGENCY, "source": incident.source,
+        "live_kind": incident.kind, "status": incident.status, "latitude": incident.latitude,
+        "longitude": incident.longitude, "address": incident.address,
+        "occurred_at": incident.occurred_at.isoformat(), "url": reverse("incidents:detail", args=[incident.pk]),
+    }
+
+
 def publish_incident_event(incident, kind, **data):
     """Tell the incident's page and the RTCC feed that something changed, once the transaction commits."""
     event = {"type": "portal.event", "kind": kind, "incident": incident.pk, "reference": incident.reference, **data}

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents.models import Incident
+from incidents.realtime import incident_alert_data, publish_incident_event
 from portal.audit import audit_record
 
 INCIDENT_FIELDS = ["incident_type", "priority", "case_number", "latitude", "longitude", "address", "description",
@@ -34,6 +35,7 @@ def incident_create(*, created_by, assigned_officers=(), source=Incident.Source.
     audit_record(action="incident.created", actor=created_by, target=f"incident:{incident.pk}",
                  incident_reference=incident.reference, ip_address=ip_address,
                  details={"type": incident.incident_type, "source": source})
+    publish_incident_event(incident, "incident_opened", **incident_alert_data(incident))
     return incident
 
 
@@ -53,4 +55,5 @@ def incident_update(*, incident, actor, assigned_officers=None, ip_address=None,
         incident.assigned_officers.set(assigned_officers)
     audit_record(action="incident.changed", actor=actor, target=f"incident:{incident.pk}",
                  incident_reference=incident.reference, ip_address=ip_address)
+    publish_incident_event(incident, "incident_updated", **incident_alert_data(incident))
     return incident
