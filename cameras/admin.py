@@ -61,7 +61,7 @@ class CameraAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "address", "owner__email", "owner__business_name", "owner__full_name"]
     list_select_related = ["owner", "rules"]
     fields = ["name", "address", "latitude", "longitude", "site_kind", "coverage", "direction_degrees",
-              "access_level", "owner_name", "owner_email", "owner_phone", "created_at", "updated_at"]
+              "access_level", "owner_name", "owner_email", "owner_phone", "created_at"]
     readonly_fields = fields
     inlines = [SharingRulesInline]
 

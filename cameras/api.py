@@ -75,8 +75,8 @@ class MyCameraSerializer(serializers.ModelSerializer):
     class Meta:
         model = Camera
         fields = ["id", "name", "latitude", "longitude", "address", "site_kind", "coverage", "direction_degrees",
-                  "access_level", "rules", "stream", "created_at", "updated_at"]
-        read_only_fields = ["id", "created_at", "updated_at"]
+                  "access_level", "rules", "stream", "created_at"]
+        read_only_fields = ["id", "created_at"]
 
 
 def _rule_fields(rules, data):

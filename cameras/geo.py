@@ -35,6 +35,16 @@ def destination_point(lat, lng, bearing_rad, distance_m):
     return math.degrees(phi2), (math.degrees(lam2) + 540.0) % 360.0 - 180.0
 
 
+# Cameras are indexed by (latitude band, longitude, latitude): a circle's box then reads only the
+# index entries of the few bands it crosses, not every camera at its latitude across the city.
+BANDS_PER_DEGREE = 100  # a band is 0.01 degree of latitude, about 1.1 km
+MAX_LISTED_BANDS = 64  # above this many bands, a plain range on the band is as good
+
+
+def latitude_band(lat):
+    return math.floor(lat * BANDS_PER_DEGREE)
+
+
 def bounding_box(lat, lng, radius_m):
     """(lat_min, lat_max, lng_ranges) enclosing the circle; lng_ranges is None for all longitudes.
 

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
-from cameras.geo import EARTH_RADIUS_M, unit_vector
+from cameras.geo import EARTH_RADIUS_M, latitude_band, unit_vector
 
 
 class CameraQuerySet(models.QuerySet):
@@ -23,10 +23,16 @@ class CameraQuerySet(models.QuerySet):
         done in SQL on each camera's stored unit vector (chord length is monotonic in arc length),
         so no trigonometry runs per row and SQLite and PostgreSQL give identical results.
         """
-        from cameras.geo import bounding_box, chord_squared_limit
+        from cameras.geo import MAX_LISTED_BANDS, bounding_box, chord_squared_limit, latitude_band
 
         lat_min, lat_max, lng_ranges = bounding_box(lat, lng, radius_m)
-        query = models.Q(latitude__gte=lat_min, latitude__lte=lat_max)
+        first_band, last_band = latitude_band(lat_min), latitude_band(lat_max)
+        if last_band - first_band < MAX_LISTED_BANDS:
+            # Equality per band lets the index bound the longitude too.
+            query = models.Q(lat_band__in=range(first_band, last_band + 1))
+        else:
+            query = models.Q(lat_band__gte=first_band, lat_band__lte=last_band)
+        query &= models.Q(latitude__gte=lat_min, latitude__lte=lat_max)
         if lng_ranges is not None:
             lng_query = models.Q()
             for lng_min, lng_max in lng_ranges:
@@ -110,6 +116,7 @@ class Camera(models.Model):
     unit_x = models.FloatField(editable=False)
     unit_y = models.FloatField(editable=False)
     unit_z = models.FloatField(editable=False)
+    lat_band = models.IntegerField(editable=False)  # cameras.geo.latitude_band(latitude), for the index
     address = models.CharField(_("address"), max_length=255)
     site_kind = models.CharField(_("site"), max_length=16, choices=SiteKind.choices, default=SiteKind.HOME)
     coverage = models.JSONField(_("what it covers"), default=list, blank=True)
@@ -119,14 +126,14 @@ class Camera(models.Model):
     access_level = models.CharField(
         _("access level"), max_length=16, choices=AccessLevel.choices, default=AccessLevel.REGISTERED
     )
+    # No updated_at: every change is in the audit log, and within() builds hundreds of these rows.
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     objects = CameraQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "pk"]
-        indexes = [models.Index(fields=["latitude", "longitude"], name="camera_lat_lng")]
+        indexes = [models.Index(fields=["lat_band", "longitude", "latitude"], name="camera_band_lng_lat")]
         permissions = [("view_live", "Can watch live streams of integrated cameras")]
 
     def __str__(self):
@@ -135,6 +142,7 @@ class Camera(models.Model):
     def set_location(self, latitude, longitude):
         self.latitude, self.longitude = latitude, longitude
         self.unit_x, self.unit_y, self.unit_z = unit_vector(latitude, longitude)
+        self.lat_band = latitude_band(latitude)
 
     @property
     def distance_m(self):

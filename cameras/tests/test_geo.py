@@ -17,8 +17,10 @@ from cameras.geo import (
     approximate_location,
     bounding_box,
     haversine_m,
+    latitude_band,
 )
 from cameras.models import Camera
+from cameras.tests.factories import CameraFactory
 from portal.tests.factories import OwnerFactory
 
 TIE_M = 1e-6  # cameras this close to the radius may fall either side by rounding
@@ -340,3 +342,18 @@ def test_destination_point_lies_at_the_given_distance():
         end = destination_point(lat, lng, rng.uniform(0, 2 * math.pi), distance)
         assert haversine_m(lat, lng, *end) == pytest.approx(distance, abs=1e-3)
         assert -180.0 <= end[1] < 180.0
+
+
+@pytest.mark.parametrize(("lat", "band"), [(40.7128, 4071), (0.0, 0), (-0.0001, -1), (-33.8688, -3387), (90.0, 9000)])
+def test_latitude_bands_are_floor_of_hundredths_of_a_degree(lat, band):
+    assert latitude_band(lat) == band
+
+
+@pytest.mark.django_db
+def test_a_camera_knows_its_latitude_band_after_moving(resident):
+    camera = CameraFactory(owner=resident, latitude=-33.8688, longitude=151.2093)
+    assert camera.lat_band == -3387
+    camera.set_location(40.7128, -74.006)
+    camera.save()
+    assert Camera.objects.get(pk=camera.pk).lat_band == 4071
+    assert list(Camera.objects.within(40.7128, -74.006, 1)) == [camera]
