@@ -200,31 +200,39 @@ def _asgi_child_setup(db_blocker, footage_root):
                       FOOTAGE_ROOT=footage_root).enable()
 
 
+class AsgiServer:
+    """The real ASGI application (HTTP and WebSockets) served by daphne in a child process."""
+
+    def __init__(self, django_db_blocker):
+        from channels.testing.live import make_application
+        from daphne.testing import DaphneProcess
+        from django.conf import settings
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+        if settings.DATABASES["default"]["NAME"].startswith(("file:memorydb", ":memory:")):
+            pytest.skip("the ASGI live server needs a file or server database")
+        if "localhost" not in settings.ALLOWED_HOSTS:
+            settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+        self.footage_root = Path(tempfile.mkdtemp(prefix="portal-test-footage-"))
+        self.process = DaphneProcess("localhost", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
+                                     setup=partial(_asgi_child_setup, django_db_blocker, self.footage_root))
+        self.process.start()
+        if not self.process.ready.wait(timeout=30):
+            raise RuntimeError("daphne did not start")
+        self.url = f"http://localhost:{self.process.port.value}"
+        self.pid = self.process.pid
+
+    def stop(self):
+        self.process.terminate()
+        self.process.join()
+        shutil.rmtree(self.footage_root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def asgi_live_server(django_db_setup, django_db_blocker):
-    """The real ASGI application (HTTP and WebSockets) served by daphne in a child process."""
-    from channels.testing.live import make_application
-    from daphne.testing import DaphneProcess
-    from django.conf import settings
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    if settings.DATABASES["default"]["NAME"].startswith(("file:memorydb", ":memory:")):
-        pytest.skip("the ASGI live server needs a file or server database")
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
-    footage_root = Path(tempfile.mkdtemp(prefix="portal-test-footage-"))
-    process = DaphneProcess("localhost", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-                            setup=partial(_asgi_child_setup, django_db_blocker, footage_root))
-    process.start()
-    if not process.ready.wait(timeout=30):
-        raise RuntimeError("daphne did not start")
-
-    class Server:
-        url = f"http://localhost:{process.port.value}"
-
-    yield Server
-    process.terminate()
-    process.join()
-    shutil.rmtree(footage_root, ignore_errors=True)
+    server = AsgiServer(django_db_blocker)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

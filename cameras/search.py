@@ -44,3 +44,19 @@ def staff_camera_results(lat, lng, radius_m):
         })
     results.sort(key=lambda item: (item["distance_m"], item["id"]))
     return results
+
+
+def staff_camera_map_points():
+    """Every camera staff may see, as compact map points [id, lat, lng, integrated], blurred where owners chose.
+
+    For the RTCC's city-wide map: a few bytes per camera, so tens of thousands load in one request.
+    """
+    rows = (Camera.objects.visible_to_staff()
+            .values_list("pk", "latitude", "longitude", "access_level", "rules__location_precision")
+            .order_by("pk"))
+    points = []
+    for pk, lat, lng, access_level, precision in rows:
+        if precision == SharingRules.Precision.APPROXIMATE:
+            lat, lng = approximate_location(lat, lng)
+        points.append([pk, round(lat, 6), round(lng, 6), 1 if access_level == Camera.AccessLevel.INTEGRATED else 0])
+    return points

@@ -2,12 +2,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from incidents.models import Incident
-from incidents.realtime import FEED_GROUP, incident_group
+from incidents.realtime import FEED_GROUP, incident_group, user_group
 from portal.mfa import staff_session_ok
 
 
 class StaffEventsConsumer(AsyncJsonWebsocketConsumer):
-    """Live events for one incident's page (/ws/incidents/<id>/) or the RTCC feed (/ws/feed/)."""
+    """Live events for one incident's page (/ws/incidents/<id>/), the RTCC feed (/ws/feed/), or the
+    incidents assigned to the signed-in officer (/ws/me/)."""
 
     async def connect(self):
         self.group = await self.allowed_group()
@@ -31,7 +32,10 @@ class StaffEventsConsumer(AsyncJsonWebsocketConsumer):
             return None
         if not user.has_perm("incidents.view_incident"):
             return None
-        incident_id = self.scope["url_route"]["kwargs"].get("incident_id")
+        kwargs = self.scope["url_route"]["kwargs"]
+        if kwargs.get("stream") == "me":
+            return user_group(user.pk)
+        incident_id = kwargs.get("incident_id")
         if incident_id is None:
             return FEED_GROUP if user.has_perm("incidents.change_incident") else None
         if not Incident.objects.visible_to(user).filter(pk=incident_id).exists():

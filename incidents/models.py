@@ -8,6 +8,13 @@ class IncidentQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status=Incident.Status.OPEN)
 
+    def for_rtcc(self):
+        """Open incidents, emergencies first, newest first within a priority."""
+        return self.open().order_by("priority", "-window_start", "-pk")
+
+    def assigned_to(self, user):
+        return self.filter(assigned_officers=user)
+
     def visible_to(self, user):
         """Operators and supervisors see every incident; officers those assigned to them."""
         if not user.is_staff or not user.has_perm("incidents.view_incident"):

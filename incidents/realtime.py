@@ -11,17 +11,25 @@ def incident_group(incident_id):
     return f"incident-{incident_id}"
 
 
+def user_group(user_id):
+    """Events for one staff member: the incidents assigned to them."""
+    return f"user-{user_id}"
+
+
 def incident_alert_data(incident):
     """What the RTCC map and alert feed show about an incident (no personal data)."""
     from django.urls import reverse
 
     return {
-        "title": str(incident.get_incident_type_display()), "incident_type": incident.incident_type,
+        "id": incident.pk, "reference": incident.reference, "title": str(incident.get_incident_type_display()),
+        "incident_type": incident.incident_type,
         "priority": incident.priority, "priority_label": str(incident.get_priority_display()),
         "emergency": incident.priority == incident.Priority.EMERGENCY, "source": incident.source,
+        "source_label": str(incident.get_source_display()),
         "live_kind": incident.kind, "status": incident.status, "latitude": incident.latitude,
         "longitude": incident.longitude, "address": incident.address,
         "occurred_at": incident.occurred_at.isoformat(), "url": reverse("incidents:detail", args=[incident.pk]),
+        "live_url": reverse("incidents:live", args=[incident.pk]),
     }
 
 
@@ -35,5 +43,7 @@ def publish_incident_event(incident, kind, **data):
             return
         async_to_sync(layer.group_send)(incident_group(incident.pk), event)
         async_to_sync(layer.group_send)(FEED_GROUP, event)
+        for officer_id in incident.assigned_officers.values_list("pk", flat=True):
+            async_to_sync(layer.group_send)(user_group(officer_id), event)
 
     transaction.on_commit(send)

@@ -5,4 +5,5 @@ from incidents.consumers import StaffEventsConsumer
 websocket_urlpatterns = [
     path("ws/incidents/<int:incident_id>/", StaffEventsConsumer.as_asgi()),
     path("ws/feed/", StaffEventsConsumer.as_asgi()),
+    path("ws/me/", StaffEventsConsumer.as_asgi(), {"stream": "me"}),
 ]

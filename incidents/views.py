@@ -6,8 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cameras.search import staff_camera_map_points
 from incidents.forms import AreaRequestForm, IncidentForm
 from incidents.models import Incident
+from incidents.realtime import incident_alert_data
 from incidents.services import incident_create
 from portal.access import staff_required
 from portal.audit import audit_record
@@ -128,3 +130,61 @@ def feed(request):
     incidents = {incident.reference: incident for incident in Incident.objects.filter(reference__in=references)}
     rows = [{"event": event, "incident": incidents.get(event.incident_reference)} for event in events]
     return render(request, "incidents/feed.html", {"rows": rows})
+
+
+@staff_required
+def rtcc(request):
+    """The real-time crime centre: a live map of incidents, cameras and units, and the alert feed."""
+    require_perm(request, "incidents.change_incident")
+    incidents = Incident.objects.for_rtcc()[:100]
+    return render(request, "incidents/rtcc.html", {"incidents": incidents})
+
+
+@staff_required
+def rtcc_map(request):
+    """JSON for the RTCC map: open incidents, every camera staff may see (blurred where chosen), active units."""
+    require_perm(request, "incidents.change_incident")
+    require_perm(request, "cameras.view_camera")
+    points = staff_camera_map_points()
+    audit_record(action="camera.map", actor=request.user, ip_address=client_ip(request), target="rtcc-map",
+                 details={"cameras": len(points)})
+    return JsonResponse({
+        "incidents": [incident_alert_data(incident) for incident in Incident.objects.for_rtcc()[:500]],
+        "cameras": points,
+        "units": rtcc_units(),
+    })
+
+
+@staff_required
+def incident_live(request, pk):
+    """The incident's video wall: the integrated cameras nearby the policy allows now, nearest first."""
+    incident = get_incident_for_user(request, pk)
+    require_perm(request, "cameras.view_live")
+    from cameras.live import live_candidates
+
+    wall = live_candidates(incident=incident, viewer=request.user)
+    allowed, refused = wall
+    return render(request, "incidents/incident_live.html", {
+        "incident": incident, "docked": allowed[:4], "more": allowed[4:], "refused": refused,
+        "can_send": request.user.has_perm("requests_app.send_arearequest"),
+        "phone": request.GET.get("view") == "phone",
+    })
+
+
+@staff_required
+def officer_home(request):
+    """The officers' phone view: my assigned incidents, their live cameras and the footage shared so far."""
+    require_perm(request, "incidents.view_incident")
+    incidents = list(Incident.objects.visible_to(request.user).assigned_to(request.user).open()
+                     .order_by("priority", "-window_start"))
+    submissions = []
+    if request.user.has_perm("requests_app.view_footage"):
+        submissions = (FootageSubmission.objects.accepted().for_incidents(incidents)
+                       .select_related("footage_request__owner", "footage_request__area_request__incident")
+                       .order_by("-created_at")[:50])
+    return render(request, "incidents/officer_home.html", {"incidents": incidents, "submissions": submissions})
+
+
+def rtcc_units():
+    """Units seen recently, for the RTCC map (filled in once unit positions exist)."""
+    return []

@@ -122,6 +122,14 @@ class Upload(models.Model):
         return self.offset == self.length
 
 
+class FootageSubmissionQuerySet(models.QuerySet):
+    def accepted(self):
+        return self.filter(status=FootageSubmission.Status.ACCEPTED)
+
+    def for_incidents(self, incidents):
+        return self.filter(footage_request__area_request__incident__in=incidents)
+
+
 class FootageSubmission(models.Model):
     """A file an owner uploaded for a footage request: evidence once accepted."""
 
@@ -145,6 +153,8 @@ class FootageSubmission(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FootageSubmissionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
