@@ -27,7 +27,7 @@ setup: $(VENV)/.installed node_modules/.installed
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+	STREAM_ALLOWED_NETWORKS=$${STREAM_ALLOWED_NETWORKS-127.0.0.1/32} $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -12,10 +12,7 @@ import hashlib
 import math
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -24,11 +21,11 @@ sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchdb import run_on_throwaway_database  # noqa: E402
+from benchproc import SAMPLE_INTERVAL_S, RssSampler, free_port, proc_status_kb, start_daphne, stop_process  # noqa: E402
 
 FILE_BYTES = 1024**3
 WRITE_BLOCK = 8 * 1024**2
 CHUNK_MARGIN = 64 * 1024  # each PATCH stays this far under the server's UPLOAD_MAX_CHUNK_BYTES
-SAMPLE_INTERVAL_S = 0.05
 TARGET_PEAK_MB = 200
 MB = 1_000_000
 
@@ -84,72 +81,6 @@ def sha256_of(path):
 
 
 # --- The server and its memory -----------------------------------------------------------------
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_daphne(port, log):
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"]
-    process = subprocess.Popen(command, cwd=BASE_DIR, env=os.environ.copy(),  # noqa: S603  (our own command)
-                               stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited at start with status {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("daphne did not start listening within 60 s")
-
-
-def stop_process(process):
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-def proc_status_kb(pid, *fields):
-    """Fields of /proc/<pid>/status given in kB (VmRSS, VmHWM), as numbers of KiB."""
-    values = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            name, _, rest = line.partition(":")
-            if name in fields:
-                values[name] = int(rest.split()[0])
-    return values
-
-
-class RssSampler(threading.Thread):
-    """Reads a process's VmRSS every SAMPLE_INTERVAL_S until stopped; keeps the samples in KiB."""
-
-    def __init__(self, pid):
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.samples = []
-        self.halt = threading.Event()
-
-    def run(self):
-        while not self.halt.is_set():
-            try:
-                self.samples.append(proc_status_kb(self.pid, "VmRSS")["VmRSS"])
-            except (FileNotFoundError, ProcessLookupError, KeyError):
-                return  # the process is gone
-            self.halt.wait(SAMPLE_INTERVAL_S)
-
-    def stop(self):
-        self.halt.set()
-        self.join(5)
-
 
 def mb(kib):
     return kib * 1024 / MB

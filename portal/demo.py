@@ -17,8 +17,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from cameras.models import Camera, SharingRules
-from cameras.services import camera_register, sharing_rules_update
+from cameras.models import Camera, SharingRules, StreamSource
+from cameras.services import camera_register, sharing_rules_update, stream_source_set
 from portal import roles
 from portal.models import Audience, User, Waiver
 from portal.services import staff_create, waiver_create, waiver_publish, waiver_sign
@@ -206,8 +206,18 @@ def demo_seed():
         uri = get_mfa_adapter().build_totp_url(user, secret)
         logins.append(StaffLogin(user.email, details["roles"], secret, uri))
     _ensure_city(supervisor)
+    _ensure_demo_streams()
     _ensure_incident()
     return logins
+
+
+def _ensure_demo_streams():
+    """Point every integrated demo camera without a source at the demo cameras (cameras/demo_camera.py)."""
+    if not settings.DEMO_CAMERAS_PORT:
+        return
+    for camera in Camera.objects.integrated().filter(stream__isnull=True).select_related("owner"):
+        stream_source_set(camera=camera, actor=camera.owner, kind=StreamSource.Kind.MJPEG,
+                          url=f"http://127.0.0.1:{settings.DEMO_CAMERAS_PORT}/cam/{camera.pk}/mjpeg")
 
 
 def _ensure_incident():

@@ -3,11 +3,13 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run daphne and a django-q2 cluster together; Ctrl-C stops both (used by `make run`)."
+    help = ("Run daphne, a django-q2 cluster and, when DEMO_CAMERAS_PORT is set, the demo cameras together; "
+            "Ctrl-C stops them all (used by `make run`).")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -18,6 +20,9 @@ class Command(BaseCommand):
             "web": [sys.executable, "-m", "daphne", "-b", host, "-p", port, "portal.asgi:application"],
             "tasks": [sys.executable, "manage.py", "qcluster"],
         }
+        if settings.DEMO_CAMERAS_PORT:
+            commands["demo cameras"] = [sys.executable, "manage.py", "demo_cameras",
+                                        "--port", str(settings.DEMO_CAMERAS_PORT)]
         processes = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"Portal at {url}  (Ctrl-C stops the web server and the task cluster)"))

@@ -1,0 +1,79 @@
+"""Server processes for the benchmarks: a daphne on a free port, and its memory from /proc."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SAMPLE_INTERVAL_S = 0.05
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_daphne(port, log, env=None):
+    """daphne serving the portal on 127.0.0.1:port with this environment (plus env), once it listens."""
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"]
+    process = subprocess.Popen(command, cwd=BASE_DIR, env={**os.environ, **(env or {})},  # noqa: S603  (our own command)
+                               stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited at start with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("daphne did not start listening within 60 s")
+
+
+def stop_process(process):
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def proc_status_kb(pid, *fields):
+    """Fields of /proc/<pid>/status given in kB (VmRSS, VmHWM), as numbers of KiB."""
+    values = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in fields:
+                values[name] = int(rest.split()[0])
+    return values
+
+
+class RssSampler(threading.Thread):
+    """Reads a process's VmRSS every SAMPLE_INTERVAL_S until stopped; keeps the samples in KiB."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples = []
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                self.samples.append(proc_status_kb(self.pid, "VmRSS")["VmRSS"])
+            except (FileNotFoundError, ProcessLookupError, KeyError):
+                return  # the process is gone
+            self.halt.wait(SAMPLE_INTERVAL_S)
+
+    def stop(self):
+        self.halt.set()
+        self.join(5)
