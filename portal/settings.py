@@ -312,6 +312,16 @@ STREAM_ENCRYPTION_KEYS = env_list("STREAM_ENCRYPTION_KEYS", [])
 STREAM_ALLOWED_NETWORKS = env_list("STREAM_ALLOWED_NETWORKS", [])
 STREAM_TEST_TIMEOUT_SECONDS = env_int("STREAM_TEST_TIMEOUT_SECONDS", 5, minimum=1)
 CAMERA_SEARCH_MAX_RADIUS_M = env_int("CAMERA_SEARCH_MAX_RADIUS_M", 5000, minimum=100)
+# Live viewing (cameras/live.py, cameras/relay.py, docs/live.md).
+LIVE_SESSION_MAX_MINUTES = env_int("LIVE_SESSION_MAX_MINUTES", 60, minimum=1)
+# How often an open live session asks the access policy again (pause, schedule end, alarm over...).
+LIVE_RECHECK_SECONDS = env_int("LIVE_RECHECK_SECONDS", 3, minimum=1)
+LIVE_SNAPSHOT_INTERVAL_SECONDS = env_int("LIVE_SNAPSHOT_INTERVAL_SECONDS", 1, minimum=1)
+LIVE_WALL_RADIUS_M = env_int("LIVE_WALL_RADIUS_M", 1000, minimum=10)
+# RTSP cameras are served by a media gateway (MediaMTX) that asks /api/v1/media-auth/; the portal
+# relays the gateway's HLS output, e.g. "https://gateway.example/{path}/index.m3u8".
+MEDIA_GATEWAY_HLS_URL = env_str("MEDIA_GATEWAY_HLS_URL", "")
+MEDIA_GATEWAY_PUBLISH_SECRET = env_str("MEDIA_GATEWAY_PUBLISH_SECRET", "")
 
 # --- Footage requests -------------------------------------------------------------------
 # Private storage: never under STATIC_ROOT or MEDIA_URL; files are served only through
