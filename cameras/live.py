@@ -9,9 +9,13 @@ policy's reason. Starting and ending are audited and shown to the owner. See doc
 """
 
 import hashlib
+import hmac
+import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -44,6 +48,9 @@ END_REASONS = {
     "no_stream": gettext_lazy("The camera has no live stream source."),
     "stream_changed": gettext_lazy("The owner changed the camera's stream source."),
     "no_gateway": gettext_lazy("The media gateway for this camera is not set up."),
+    "no_permission": REASONS["no_permission"],
+    "session_over": gettext_lazy("This live session has ended or is not yours."),
+    "not_found": gettext_lazy("Not found."),
 }
 
 
@@ -179,13 +186,13 @@ def live_session_end(*, session, code, at=None):
     return True
 
 
-def live_session_authorize(token, *, viewer=None, camera_id=None, at=None, gateway=False):
+def live_session_authorize(token, *, viewer=None, camera_id=None, at=None, gateway=False, recheck=False):
     """The active session for `token`, or None.
 
     A browser must be the viewer who started it (`viewer`); the media gateway (`gateway=True`)
     presents the token alone. `camera_id`, when given, must be the session's camera. Every
-    LIVE_RECHECK_SECONDS the policy is asked again; when it refuses, or the session expired or sat
-    idle, the session ends (audited) and None is returned.
+    LIVE_RECHECK_SECONDS (or now, with `recheck`) the policy is asked again; when it refuses, or
+    the session expired or sat idle, the session ends (audited) and None is returned.
     """
     if not token:
         return None
@@ -204,7 +211,7 @@ def live_session_authorize(token, *, viewer=None, camera_id=None, at=None, gatew
         live_session_end(session=session, code="idle", at=at)
         return None
     updates = {}
-    if (at - session.checked_at).total_seconds() >= settings.LIVE_RECHECK_SECONDS:
+    if recheck or (at - session.checked_at).total_seconds() >= settings.LIVE_RECHECK_SECONDS:
         decision = _recheck(session, at)
         if not decision.allowed:
             live_session_end(session=session, code=decision.code, at=at)
@@ -319,3 +326,62 @@ def _shown_position(camera, incident):
         latitude, longitude = approximate_location(camera.latitude, camera.longitude)
         return latitude, longitude, haversine_m(incident.latitude, incident.longitude, latitude, longitude)
     return camera.latitude, camera.longitude, camera.distance_m
+
+
+# --- The media gateway's authentication hook (MediaMTX authMethod: http) ------------------------
+
+GATEWAY_PATH = re.compile(r"^camera-(\d{1,12})$")
+
+
+def media_gateway_authorize(*, action, path="", token="", query="", user="", password="", ip="", protocol=""):
+    """May the media gateway let this request through? Returns (allowed, code); every answer is audited.
+
+    Reading `camera-<id>` needs an active live session for that camera: its token is taken from
+    `token`, from `token=` in the query string or from the password, and the session is checked
+    against the policy again. Publishing needs MEDIA_GATEWAY_PUBLISH_SECRET. Anything else is refused.
+    """
+    session = None
+    match = GATEWAY_PATH.match(path or "")
+    if action == "read":
+        camera_id = int(match.group(1)) if match else None
+        for candidate in _token_candidates(token, query, password):
+            if camera_id is None:
+                break
+            session = live_session_authorize(candidate, camera_id=camera_id, gateway=True, recheck=True)
+            if session is not None:
+                break
+        code = "session" if session is not None else ("unknown_path" if match is None else "no_session")
+    elif action == "publish":
+        secret = settings.MEDIA_GATEWAY_PUBLISH_SECRET
+        offered = [value for value in (password, token, *_query_tokens(query)) if value]
+        good = bool(secret) and any(hmac.compare_digest(value.encode(), secret.encode()) for value in offered)
+        code = "publisher" if good else "bad_publish_secret"
+    else:
+        code = "action_not_allowed"
+    allowed = code in ("session", "publisher")
+    camera = None
+    if session is not None and session.camera_id:
+        camera = Camera.objects.filter(pk=session.camera_id).first()
+    # The answer is recorded; the token and password never are.
+    audit_record(action="live.gateway", actor=session.viewer if session is not None else None, camera=camera,
+                 target=f"gateway:{(path or '')[:60]}", ip_address=_valid_ip(ip),
+                 outcome=AuditEvent.Outcome.ALLOWED if allowed else AuditEvent.Outcome.DENIED,
+                 incident_reference=session.incident.reference if session is not None and session.incident else "",
+                 details={"action": str(action)[:20], "protocol": str(protocol)[:20], "code": code,
+                          "session": session.pk if session is not None else None})
+    return allowed, code
+
+
+def _query_tokens(query):
+    return [value for name, value in parse_qsl(query or "", keep_blank_values=True) if name == "token"]
+
+
+def _token_candidates(token, query, password):
+    return [value for value in dict.fromkeys([token, *_query_tokens(query), password]) if value]
+
+
+def _valid_ip(ip):
+    try:
+        return str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:
+        return None
