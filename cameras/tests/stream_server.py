@@ -23,7 +23,8 @@ Paths of the HTTP server:
     /slow-headers          a status line, then header bytes one a second forever
     /endless-garbage       multipart headers, then 8 MiB of zeros without any picture
     /redirect              302 to /snapshot.jpg
-    /segment<n>.ts         an MPEG-TS segment (also under /variants/ and /private/)
+    /segment<n>.ts         an MPEG-TS segment (also under /variants/, /camera-<id>/ and /private/)
+    /camera-<id>/index.m3u8  a media gateway's HLS output for a camera (3 segments)
     anything else          404
 
 The server counts what the live relay cares about: connections(path) is how many requests
@@ -56,7 +57,8 @@ VARIANT_SEGMENTS = 4
 TARGET_DURATION = 4
 GARBAGE_BYTES = 8 * 1024 * 1024
 TLS_HOSTNAME = "camera.example"
-SEGMENT_PATH = re.compile(r"^(/variants)?/segment\d+\.ts$")
+SEGMENT_PATH = re.compile(r"^(/variants|/camera-\d+)?/segment\d+\.ts$")
+GATEWAY_PLAYLIST_PATH = re.compile(r"^/camera-\d+/index\.m3u8$")
 # 100 MPEG-TS packets: the sync byte 0x47 and padding.
 SEGMENT_BODY = (b"\x47" + b"\xff" * 187) * 100
 # How often the servers look for a stop request; short, so that fixtures tear down quickly.
@@ -136,6 +138,8 @@ class _CameraHandler(BaseHTTPRequestHandler):
         route = self._routes().get(path)
         if route is None and SEGMENT_PATH.match(path):
             route = self._send_segment
+        if route is None and GATEWAY_PLAYLIST_PATH.match(path):
+            route = lambda: self._send_playlist(media_playlist(MEDIA_SEGMENTS))  # noqa: E731
         if route is None:
             return self._send(404, "text/plain", b"Not found")
         route()
