@@ -47,6 +47,7 @@ def relay_server(django_db_setup, django_db_blocker, gateway_server):
     from daphne.testing import DaphneProcess
     from django.conf import settings
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.db import connections
 
     if settings.DATABASES["default"]["NAME"].startswith(("file:memorydb", ":memory:")):
         pytest.skip("the relay server needs a file or server database")
@@ -55,6 +56,10 @@ def relay_server(django_db_setup, django_db_blocker, gateway_server):
     gateway_url = gateway_server.url(GATEWAY_TEMPLATE)
     process = DaphneProcess("localhost", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
                             setup=partial(_relay_child_setup, django_db_blocker, footage_root, gateway_url))
+    # SQLite's state must not cross fork(): an inherited open database leaves the child reading
+    # stale snapshots once the parent flushes tables between tests.
+    with django_db_blocker.unblock():
+        connections.close_all()
     process.start()
     if not process.ready.wait(timeout=30):
         raise RuntimeError("daphne did not start")
