@@ -281,7 +281,8 @@ CONTENT_SECURITY_POLICY = {
         # Inline style attributes (Django admin, Leaflet) are harmless without inline script.
         "style-src": [SELF, "'unsafe-inline'"],
         "img-src": [SELF, "data:", "blob:"] + ([_tile_origin] if _tile_origin else []),
-        "media-src": [SELF],
+        # hls.js plays live video through Media Source Extensions, whose streams are blob: URLs.
+        "media-src": [SELF, "blob:"],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],
