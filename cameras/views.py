@@ -1,6 +1,8 @@
 import asyncio
 import base64
 import json
+import logging
+import re
 import time
 
 from asgiref.sync import sync_to_async
@@ -184,6 +186,20 @@ def sharing_pause(request):
 # --- Live viewing (async: served by daphne; see cameras/relay.py and docs/live.md) ----------------
 
 MJPEG_BOUNDARY = "live-frame"
+LIVE_TOKEN_IN_PATH = re.compile(r"^/live/(?!sessions/)[^/]+")
+
+
+class _HideLiveTokens(logging.Filter):
+    """Keeps live-session tokens out of django.request's "Forbidden: /live/<token>/..." lines."""
+
+    def filter(self, record):
+        if isinstance(record.args, tuple):
+            record.args = tuple(LIVE_TOKEN_IN_PATH.sub("/live/(token)", arg) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        return True
+
+
+logging.getLogger("django.request").addFilter(_HideLiveTokens())
 FIRST_FRAME_WAIT_SECONDS = 8
 # Strong references to the small clean-up tasks started when a viewer leaves.
 _background_tasks = set()

@@ -241,3 +241,12 @@ def test_an_rtsp_camera_cannot_start_without_a_gateway(client, login, settings, 
     response = post_json(client, "/live/sessions/", {"camera": rtsp.pk})
 
     assert response.status_code == 403 and response.json()["code"] == "no_gateway"
+
+
+def test_refusals_are_logged_without_the_token(client, login, officer, operator, camera, caplog):
+    token = start(camera, operator).token
+    login(client, officer)
+
+    assert client.get(f"/live/{token}/status").status_code == 404
+
+    assert "/live/(token)/status" in caplog.text and token not in caplog.text

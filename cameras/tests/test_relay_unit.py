@@ -81,3 +81,31 @@ def test_relay_errors_and_logs_never_name_the_camera(stream_server, settings, ca
     assert "Live relay: camera 7" in caplog.text
     for secret in ("127.0.0.1", str(stream_server.port), "secret-path", PASSWORD, f"{USERNAME}:"):
         assert secret not in logged
+
+
+@pytest.mark.django_db
+def test_a_dropped_camera_is_reconnected_with_back_off_and_the_upstream_stops_after_the_last_viewer(
+        stream_server, settings):
+    settings.STREAM_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    # A "stream" that sends one picture and hangs up: the relay must come back for more, more slowly each time.
+    upstream = relay.Upstream(7, "mjpeg", stream_server.url("/snapshot.jpg"))
+
+    async def watch():
+        frames = relay.FrameChannel(asyncio.get_running_loop(), upstream)
+        frames.subscribe()
+        seen = 0
+        deadline = asyncio.get_running_loop().time() + 3.6
+        while asyncio.get_running_loop().time() < deadline:
+            found = await frames.wait_frame(seen, 0.2)
+            seen = found[0] if found else seen
+        frames.unsubscribe()
+        await asyncio.sleep(relay.LINGER_SECONDS + 1.5)
+        return seen, frames.running()
+
+    frames_seen, still_running = asyncio.run(watch())
+
+    connections = stream_server.connections("/snapshot.jpg")
+    assert 2 <= connections <= 3  # at 0 s, after 1 s, after 2 more s
+    assert frames_seen == connections
+    assert not still_running
+    assert stream_server.connections("/snapshot.jpg") == connections

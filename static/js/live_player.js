@@ -16,10 +16,14 @@
     return input ? input.value : "";
   }
 
-  function clock(iso) {
-    const date = new Date(iso);
-    const pad = (number) => String(number).padStart(2, "0");
-    return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  // HH:MM in the city's time zone (the tile's data-time-zone), whatever the device's own.
+  function clock(iso, timeZone) {
+    const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    try {
+      return new Intl.DateTimeFormat(undefined, { ...options, timeZone: timeZone || undefined }).format(new Date(iso));
+    } catch (error) {
+      return new Intl.DateTimeFormat(undefined, options).format(new Date(iso));
+    }
   }
 
   function loadHls(src) {
@@ -84,7 +88,7 @@
 
     showAllowance(answer) {
       let message = answer.reason || "";
-      if (answer.ends_at) message += ` (${this.text("textUntil", "until")} ${clock(answer.ends_at)})`;
+      if (answer.ends_at) message += ` (${this.text("textUntil", "until")} ${clock(answer.ends_at, this.element.dataset.timeZone)})`;
       this.setState("playing", message);
     }
 
