@@ -9,9 +9,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as APIValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from cameras import services
+from cameras.live import media_gateway_authorize
 from cameras.models import Camera, SharingRules, StreamSource
 from cameras.search import staff_camera_results
 from portal.audit import audit_record
@@ -189,3 +192,40 @@ class StaffCameraSearchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                      target=f"circle:{lat:.5f},{lng:.5f},{radius_m:.0f}",
                      details={"lat": lat, "lng": lng, "radius_m": radius_m, "found": len(results)})
         return Response(StaffCameraSerializer(results, many=True).data, status=status.HTTP_200_OK)
+
+
+class MediaAuthRequestSerializer(serializers.Serializer):
+    """The body MediaMTX posts to its authHTTPAddress (authMethod: http)."""
+
+    user = serializers.CharField(required=False, allow_blank=True, default="")
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    token = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    ip = serializers.CharField(required=False, allow_blank=True, default="")
+    action = serializers.CharField(required=False, allow_blank=True, default="")
+    path = serializers.CharField(required=False, allow_blank=True, default="")
+    protocol = serializers.CharField(required=False, allow_blank=True, default="")
+    id = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
+    query = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+
+
+class MediaAuthView(APIView):
+    """The media gateway asks here before letting anyone read or publish a path.
+
+    2xx allows, 401 refuses (MediaMTX's HTTP authentication contract). Reading `camera-<id>` needs
+    a live-session token for that camera; publishing needs MEDIA_GATEWAY_PUBLISH_SECRET.
+    """
+
+    # The gateway is not a signed-in user: the token or the publish secret is the credential.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=MediaAuthRequestSerializer, responses={204: None, 401: None})
+    def post(self, request):
+        serializer = MediaAuthRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            return Response(status=status.HTTP_401_UNAUTHORIZED)
+        data = serializer.validated_data
+        allowed, _code = media_gateway_authorize(
+            action=data["action"], path=data["path"], token=data["token"], query=data["query"], user=data["user"],
+            password=data["password"], ip=data["ip"], protocol=data["protocol"])
+        return Response(status=status.HTTP_204_NO_CONTENT if allowed else status.HTTP_401_UNAUTHORIZED)

@@ -247,3 +247,56 @@ class StreamSource(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} source of {self.camera}"
+
+
+class LiveSessionQuerySet(models.QuerySet):
+    def active(self, at):
+        """Sessions not ended and not expired at `at`."""
+        return self.filter(ended_at__isnull=True, expires_at__gt=at)
+
+    def open(self):
+        """Sessions not ended yet, expired or not (the sweep ends the expired ones)."""
+        return self.filter(ended_at__isnull=True)
+
+    def with_token(self, token):
+        from cameras.live import token_hash
+
+        return self.filter(token_hash=token_hash(token))
+
+
+class LiveSession(models.Model):
+    """One viewer watching one camera live, through the portal's relay or the media gateway.
+
+    Only the SHA-256 of the token is stored. The camera may be deleted while someone watches: the
+    session then survives (camera set to null) so that its end can still be recorded for the owner.
+    """
+
+    camera = models.ForeignKey(Camera, null=True, on_delete=models.SET_NULL, related_name="live_sessions")
+    camera_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_sessions")
+    incident = models.ForeignKey("incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="live_sessions")
+    token_hash = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=StreamSource.Kind.choices)
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    checked_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_code = models.CharField(max_length=32, blank=True)
+    # Set when the "someone is watching" e-mail went to the owner: the task sends it once.
+    owner_notified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "pk"]
+        indexes = [models.Index(fields=["ended_at", "expires_at"], name="livesession_open")]
+
+    def __str__(self):
+        return f"Live session {self.pk} of camera {self.camera_id}"
+
+    @property
+    def is_ended(self):
+        return self.ended_at is not None

@@ -7,7 +7,7 @@ it and records every decision in the audit log.
 """
 
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -101,6 +101,52 @@ def incident_qualifies(rules, camera, incident, at):
         return False
     distance = haversine_m(camera.latitude, camera.longitude, incident.latitude, incident.longitude)
     return distance <= rules.incident_radius_m
+
+
+def access_ends_at(camera, at, incident=None, zone=None):
+    """When the access the owner's rules give at `at` ends: an aware datetime, or None.
+
+    None means no set end: "always", or no access to end (never, paused, outside the schedule, no
+    qualifying incident). A schedule window ends at its local end time in the city's time zone,
+    the next day for windows across midnight; touching or overlapping windows count as one. An
+    alarm or 911 event's access ends `incident_minutes` after it occurred. Pure, like the policy.
+    """
+    rules = camera.rules
+    if rules.live_mode == rules.LiveMode.SCHEDULE:
+        return schedule_window_end(rules.schedule, at, zone)
+    if rules.live_mode == rules.LiveMode.INCIDENT and incident_qualifies(rules, camera, incident, at):
+        return incident.occurred_at + timedelta(minutes=rules.incident_minutes)
+    return None
+
+
+def schedule_window_end(schedule, at, zone=None):
+    """The end of the weekly window holding `at` (following adjoining windows), or None outside."""
+    zone = zone or ZoneInfo(settings.TIME_ZONE)
+    end = None
+    moment = at.astimezone(zone)
+    # A week of windows that all touch never ends; eight days bounds the walk.
+    for _step in range(8 * 24):
+        found = _latest_end_containing(schedule, moment, zone)
+        if found is None or (end is not None and found <= end):
+            break
+        end = moment = found
+    return end
+
+
+def _latest_end_containing(schedule, local, zone):
+    """The latest end of the windows open at `local` (aware, in zone), or None."""
+    latest = None
+    for window in schedule:
+        start, end = parse_clock(window["start"]), parse_clock(window["end"])
+        for days_back in (0, 1):
+            date = (local - timedelta(days=days_back)).date()
+            if date.weekday() not in window["days"]:
+                continue
+            opens = datetime.combine(date, start, tzinfo=zone)
+            closes = datetime.combine(date + timedelta(days=0 if end > start else 1), end, tzinfo=zone)
+            if opens <= local < closes and (latest is None or closes > latest):
+                latest = closes
+    return latest
 
 
 def parse_clock(text):

@@ -506,6 +506,10 @@ class _FrameFinder:
         end = self._walk()
         return bytes(self.buffer[self._start : end]) if end is not None else None
 
+    def rest(self, frame):
+        """The bytes after `frame`, just returned by feed(): the start of the stream's next part."""
+        return bytes(self.buffer[self._start + len(frame) :])
+
     def _find_start(self):
         start = self.buffer.find(b"\xff\xd8\xff", max(0, self._position - 2))
         if start < 0:

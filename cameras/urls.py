@@ -12,3 +12,16 @@ urlpatterns = [
     path("<int:pk>/delete/", views.camera_delete, name="delete"),
     path("pause/", views.sharing_pause, name="pause"),
 ]
+
+# Included at /live/ by portal/urls.py (namespace "live"); async views served by daphne.
+live_patterns = (
+    [
+        path("sessions/", views.live_session_create, name="sessions"),
+        path("<str:token>/mjpeg", views.live_mjpeg, name="mjpeg"),
+        path("<str:token>/snapshot.jpg", views.live_snapshot, name="snapshot"),
+        path("<str:token>/hls/<path:path>", views.live_hls, name="hls"),
+        path("<str:token>/status", views.live_status, name="status"),
+        path("<str:token>/end", views.live_end, name="end"),
+    ],
+    "live",
+)

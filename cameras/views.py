@@ -1,14 +1,24 @@
+import asyncio
 import base64
+import json
+import logging
+import re
+import time
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from cameras import services
+from cameras import live, relay, services
 from cameras.forms import CameraForm, PauseForm, SharingRulesForm, StreamSourceForm
-from cameras.models import Camera, StreamSource
+from cameras.models import Camera, LiveSession, StreamSource
 from portal.access import owner_required
 from portal.models import Waiver
 from portal.request_info import client_ip
@@ -171,3 +181,231 @@ def sharing_pause(request):
         else:
             messages.success(request, _("Sharing is paused for your %(count)s cameras.") % {"count": count})
     return redirect("portal:dashboard")
+
+
+# --- Live viewing (async: served by daphne; see cameras/relay.py and docs/live.md) ----------------
+
+MJPEG_BOUNDARY = "live-frame"
+LIVE_TOKEN_IN_PATH = re.compile(r"^/live/(?!sessions/)[^/]+")
+
+
+class _HideLiveTokens(logging.Filter):
+    """Keeps live-session tokens out of django.request's "Forbidden: /live/<token>/..." lines."""
+
+    def filter(self, record):
+        if isinstance(record.args, tuple):
+            record.args = tuple(LIVE_TOKEN_IN_PATH.sub("/live/(token)", arg) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        return True
+
+
+logging.getLogger("django.request").addFilter(_HideLiveTokens())
+FIRST_FRAME_WAIT_SECONDS = 8
+# Strong references to the small clean-up tasks started when a viewer leaves.
+_background_tasks = set()
+
+
+def _no_store(response):
+    add_never_cache_headers(response)
+    return response
+
+
+def _json(data, status=200):
+    return _no_store(JsonResponse(data, status=status))
+
+
+def _refusal(code, status=403):
+    return _json({"code": code, "reason": live.end_reason(code)}, status=status)
+
+
+async def _staff_viewer(request):
+    """The signed-in staff member, or None: live URLs are for staff browsers only (the token is not enough)."""
+    user = await request.auser()
+    return user if user.is_authenticated and user.is_staff else None
+
+
+def _background(coroutine):
+    task = asyncio.ensure_future(coroutine)
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
+
+
+def _media_src(kind, token):
+    if kind == StreamSource.Kind.MJPEG:
+        return reverse("live:mjpeg", args=[token])
+    if kind == StreamSource.Kind.SNAPSHOT:
+        return reverse("live:snapshot", args=[token])
+    return reverse("live:hls", args=[token, "index.m3u8"])
+
+
+def _start_session(request, user, camera_id, incident_id):
+    """(status, body) of a start request; synchronous, database work."""
+    from incidents.models import Incident
+
+    camera = (Camera.objects.visible_to_staff().with_policy_facts().select_related("stream")
+              .filter(pk=camera_id).first())
+    if camera is None:
+        return 404, {"code": "not_found", "reason": _("There is no such camera.")}
+    incident = None
+    if incident_id is not None:
+        incident = Incident.objects.visible_to(user).filter(pk=incident_id).first()
+        if incident is None:
+            return 404, {"code": "not_found", "reason": _("There is no such incident, or it is not yours.")}
+    started = live.live_session_start(camera=camera, viewer=user, incident=incident, ip_address=client_ip(request))
+    if started.session is None:
+        return 403, {"code": started.decision.code, "reason": started.decision.reason}
+    session, token = started.session, started.token
+    return 201, {"token": token, "kind": session.kind, "src": _media_src(session.kind, token),
+                 "status_url": reverse("live:status", args=[token]), "end_url": reverse("live:end", args=[token]),
+                 "reason": str(live.allowance_reason(camera, started.decision)),
+                 "ends_at": live.live_session_ends_at(session)}
+
+
+@require_POST
+async def live_session_create(request):
+    """POST {"camera": id, "incident": id or null} → 201 {token, kind, src, status_url, reason, ends_at} or 403."""
+    user = await _staff_viewer(request)
+    if user is None:
+        return _refusal("no_permission")
+    try:
+        payload = json.loads(request.body or b"{}")
+        camera_id = int(payload["camera"])
+        incident_id = int(payload["incident"]) if payload.get("incident") not in (None, "") else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return _json({"code": "bad_request", "reason": _("Send JSON: {\"camera\": id, \"incident\": id}.")}, 400)
+    status, body = await sync_to_async(_start_session)(request, user, camera_id, incident_id)
+    return _json(body, status)
+
+
+async def _authorized(request, token, kinds):
+    """(user, session, upstream) for a relay request, or an error response."""
+    user = await _staff_viewer(request)
+    if user is None:
+        return _refusal("no_permission")
+    session = await sync_to_async(live.live_session_authorize)(token, viewer=user)
+    if session is None or session.kind not in kinds:
+        return _refusal("session_over", 404)
+    upstream = await sync_to_async(relay.upstream_for_camera)(session.camera_id)
+    if upstream is None:
+        return _refusal("no_stream", 404)
+    return user, session, upstream
+
+
+@require_GET
+async def live_mjpeg(request, token):
+    found = await _authorized(request, token, {StreamSource.Kind.MJPEG})
+    if isinstance(found, HttpResponse):
+        return found
+    user, session, upstream = found
+    hub = relay.get_hub()
+    channel = hub.channel(upstream)
+    parts = _mjpeg_parts(hub, channel, session, token, user)
+    response = StreamingHttpResponse(parts, content_type=f"multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}")
+    response["X-Accel-Buffering"] = "no"  # a reverse proxy must pass frames on at once
+    return _no_store(response)
+
+
+async def _mjpeg_parts(hub, channel, session, token, user):
+    """Multipart parts, one per frame (the newest: slow viewers skip frames), until the policy refuses."""
+    hub.connections[session.pk] += 1
+    channel.subscribe()
+    ended_by_policy = False
+    try:
+        seq = 0
+        next_check = time.monotonic() + settings.LIVE_RECHECK_SECONDS
+        while True:
+            found = await channel.wait_frame(seq, max(0.05, next_check - time.monotonic()))
+            if found is not None:
+                seq, frame = found
+                yield (f"--{MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame)}\r\n\r\n"
+                       .encode() + frame + b"\r\n")
+            if time.monotonic() >= next_check:
+                if await sync_to_async(live.live_session_authorize)(token, viewer=user, recheck=True) is None:
+                    ended_by_policy = True
+                    return
+                next_check = time.monotonic() + settings.LIVE_RECHECK_SECONDS
+    finally:
+        channel.unsubscribe()
+        hub.connections[session.pk] -= 1
+        if hub.connections[session.pk] <= 0:
+            del hub.connections[session.pk]
+            if not ended_by_policy:
+                _background(sync_to_async(live.live_session_release)(session=session))
+
+
+@require_GET
+async def live_snapshot(request, token):
+    found = await _authorized(request, token, {StreamSource.Kind.SNAPSHOT})
+    if isinstance(found, HttpResponse):
+        return found
+    _user, _session, upstream = found
+    channel = relay.get_hub().channel(upstream)
+    channel.touch()
+    frame = await channel.latest(FIRST_FRAME_WAIT_SECONDS)
+    if frame is None:
+        return _json({"code": "camera_unavailable", "reason": _("The camera did not send a picture.")}, 503)
+    return _no_store(HttpResponse(frame, content_type="image/jpeg"))
+
+
+@require_GET
+async def live_hls(request, token, path):
+    found = await _authorized(request, token, {StreamSource.Kind.HLS, StreamSource.Kind.RTSP})
+    if isinstance(found, HttpResponse):
+        return found
+    _user, _session, upstream = found
+    channel = relay.get_hub().channel(upstream)
+    channel.touch()
+    prefix = reverse("live:hls", args=[token, "index.m3u8"]).removesuffix("index.m3u8")
+    try:
+        if path == "index.m3u8" or (path.startswith("p/") and path.endswith(".m3u8")):
+            url = upstream.url if path == "index.m3u8" else channel.url_for(path[2:-5])
+            if url is None:
+                return _refusal("not_found", 404)
+            text = await channel.playlist(url, token, prefix)
+            return _no_store(HttpResponse(text, content_type="application/vnd.apple.mpegurl"))
+        url = channel.url_for(path[2:]) if path.startswith("s/") else None
+        if url is None:
+            return _refusal("not_found", 404)
+        media_type, body = await channel.segment(url, token)
+        return _no_store(HttpResponse(body, content_type=media_type))
+    except relay.RelayError:
+        return _json({"code": "camera_unavailable", "reason": _("The camera's stream is not available.")}, 502)
+
+
+def _session_status(token, user):
+    session = LiveSession.objects.with_token(token).filter(viewer=user).select_related("incident").first()
+    if session is None:
+        return None
+    if not session.is_ended:
+        live.live_session_authorize(token, viewer=user)
+        session.refresh_from_db()
+    return live.live_session_status(session)
+
+
+@require_GET
+async def live_status(request, token):
+    """{active, code, reason, ends_at} of the caller's own session."""
+    user = await _staff_viewer(request)
+    if user is None:
+        return _refusal("no_permission")
+    status = await sync_to_async(_session_status)(token, user)
+    return _refusal("not_found", 404) if status is None else _json(status)
+
+
+def _session_end(token, user):
+    session = LiveSession.objects.with_token(token).filter(viewer=user).select_related("incident", "viewer").first()
+    if session is None:
+        return None
+    live.live_session_end(session=session, code="stopped")
+    session.refresh_from_db()
+    return live.live_session_status(session)
+
+
+@require_POST
+async def live_end(request, token):
+    """The viewer stops watching (the player calls this on pagehide). Ending twice is harmless."""
+    user = await _staff_viewer(request)
+    if user is None:
+        return _refusal("no_permission")
+    status = await sync_to_async(_session_end)(token, user)
+    return _refusal("not_found", 404) if status is None else _json(status)

@@ -13,6 +13,8 @@ GENESIS_HASH = "0" * 64
 # What owners read in their access log, for the actions they see there.
 ACTION_LABELS = {
     "live.access": _("Live view"),
+    "live.started": _("Live viewing started"),
+    "live.ended": _("Live viewing ended"),
     "request.sent": _("Footage request"),
     "footage.viewed": _("Footage viewed"),
     "footage.downloaded": _("Footage downloaded"),

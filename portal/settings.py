@@ -281,7 +281,8 @@ CONTENT_SECURITY_POLICY = {
         # Inline style attributes (Django admin, Leaflet) are harmless without inline script.
         "style-src": [SELF, "'unsafe-inline'"],
         "img-src": [SELF, "data:", "blob:"] + ([_tile_origin] if _tile_origin else []),
-        "media-src": [SELF],
+        # hls.js plays live video through Media Source Extensions, whose streams are blob: URLs.
+        "media-src": [SELF, "blob:"],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],
@@ -314,6 +315,16 @@ STREAM_ALLOWED_NETWORKS = env_list("STREAM_ALLOWED_NETWORKS", [])
 DEMO_CAMERAS_PORT = env_int("DEMO_CAMERAS_PORT", 8001 if DEBUG else 0, minimum=0)
 STREAM_TEST_TIMEOUT_SECONDS = env_int("STREAM_TEST_TIMEOUT_SECONDS", 5, minimum=1)
 CAMERA_SEARCH_MAX_RADIUS_M = env_int("CAMERA_SEARCH_MAX_RADIUS_M", 5000, minimum=100)
+# Live viewing (cameras/live.py, cameras/relay.py, docs/live.md).
+LIVE_SESSION_MAX_MINUTES = env_int("LIVE_SESSION_MAX_MINUTES", 60, minimum=1)
+# How often an open live session asks the access policy again (pause, schedule end, alarm over...).
+LIVE_RECHECK_SECONDS = env_int("LIVE_RECHECK_SECONDS", 3, minimum=1)
+LIVE_SNAPSHOT_INTERVAL_SECONDS = env_int("LIVE_SNAPSHOT_INTERVAL_SECONDS", 1, minimum=1)
+LIVE_WALL_RADIUS_M = env_int("LIVE_WALL_RADIUS_M", 1000, minimum=10)
+# RTSP cameras are served by a media gateway (MediaMTX) that asks /api/v1/media-auth/; the portal
+# relays the gateway's HLS output, e.g. "https://gateway.example/{path}/index.m3u8".
+MEDIA_GATEWAY_HLS_URL = env_str("MEDIA_GATEWAY_HLS_URL", "")
+MEDIA_GATEWAY_PUBLISH_SECRET = env_str("MEDIA_GATEWAY_PUBLISH_SECRET", "")
 
 # --- Footage requests -------------------------------------------------------------------
 # Private storage: never under STATIC_ROOT or MEDIA_URL; files are served only through

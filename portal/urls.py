@@ -3,7 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from cameras.api import MyCameraViewSet, StaffCameraSearchViewSet
+from cameras.api import MediaAuthView, MyCameraViewSet, StaffCameraSearchViewSet
+from cameras.urls import live_patterns
 from portal import views
 from portal.admin_login import admin_login
 from portal.api import MeView
@@ -32,12 +33,14 @@ router.register("cameras", StaffCameraSearchViewSet, basename="staff-camera")
 
 api_v1_patterns = [
     path("me/", MeView.as_view(), name="api-me"),
+    path("media-auth/", MediaAuthView.as_view(), name="api-media-auth"),
     *router.urls,
 ]
 
 urlpatterns = [
     path("", include(portal_patterns)),
     path("cameras/", include("cameras.urls")),
+    path("live/", include(live_patterns)),
     path("", include("requests_app.urls")),
     path("staff/incidents/", include("incidents.urls")),
     # The admin signs in through allauth, so lockout and MFA apply there too.

@@ -23,12 +23,19 @@ Paths of the HTTP server:
     /slow-headers          a status line, then header bytes one a second forever
     /endless-garbage       multipart headers, then 8 MiB of zeros without any picture
     /redirect              302 to /snapshot.jpg
+    /segment<n>.ts         an MPEG-TS segment (also under /variants/, /camera-<id>/ and /private/)
+    /camera-<id>/index.m3u8  a media gateway's HLS output for a camera (3 segments)
     anything else          404
+
+The server counts what the live relay cares about: connections(path) is how many requests
+reached path, open_streams(path) how many of its streaming responses are still sending, and
+frames_sent the MJPEG frames written. frame_interval (seconds) sets the MJPEG frame rate.
 """
 
 import base64
 import datetime
 import io
+import re
 import socketserver
 import ssl
 import threading
@@ -43,12 +50,17 @@ PASSWORD = "s3cret"
 SNAPSHOT_SIZE = (320, 240)
 MJPEG_SIZE = (640, 480)
 FRAME_INTERVAL_SECONDS = 0.2
+FRAME_CYCLE = 50
 BOUNDARY = "camera-frame-boundary"
 MEDIA_SEGMENTS = 3
 VARIANT_SEGMENTS = 4
 TARGET_DURATION = 4
 GARBAGE_BYTES = 8 * 1024 * 1024
 TLS_HOSTNAME = "camera.example"
+SEGMENT_PATH = re.compile(r"^(/variants|/camera-\d+)?/segment\d+\.ts$")
+GATEWAY_PLAYLIST_PATH = re.compile(r"^/camera-\d+/index\.m3u8$")
+# 100 MPEG-TS packets: the sync byte 0x47 and padding.
+SEGMENT_BODY = (b"\x47" + b"\xff" * 187) * 100
 # How often the servers look for a stop request; short, so that fixtures tear down quickly.
 POLL_SECONDS = 0.05
 
@@ -124,6 +136,10 @@ class _CameraHandler(BaseHTTPRequestHandler):
                 return self._send(401, "text/plain", b"Unauthorized", {"WWW-Authenticate": 'Basic realm="camera"'})
             path = "/snapshot.jpg" if path == "/private.jpg" else path[len("/private") :]
         route = self._routes().get(path)
+        if route is None and SEGMENT_PATH.match(path):
+            route = self._send_segment
+        if route is None and GATEWAY_PLAYLIST_PATH.match(path):
+            route = lambda: self._send_playlist(media_playlist(MEDIA_SEGMENTS))  # noqa: E731
         if route is None:
             return self._send(404, "text/plain", b"Not found")
         route()
@@ -153,6 +169,9 @@ class _CameraHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _send_segment(self):
+        self._send(200, "video/mp2t", SEGMENT_BODY)
+
     def _send_playlist(self, text):
         self._send(200, "application/vnd.apple.mpegurl", text.encode())
 
@@ -167,9 +186,10 @@ class _CameraHandler(BaseHTTPRequestHandler):
         camera = self.server.camera
         self._start_multipart()
         number = 0
+        camera.stream_started(self.path)
         try:
             while not camera.stopping.is_set():
-                frame = render_frame(number, MJPEG_SIZE)
+                frame = camera.mjpeg_frame(number)
                 headers = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
                 if with_lengths:
                     headers += f"Content-Length: {len(frame)}\r\n"
@@ -177,7 +197,8 @@ class _CameraHandler(BaseHTTPRequestHandler):
                     frame = with_exif_thumbnail(frame)
                 self.wfile.write(headers.encode() + b"\r\n" + frame + b"\r\n")
                 number += 1
-                camera.stopping.wait(FRAME_INTERVAL_SECONDS)
+                camera.frame_sent()
+                camera.stopping.wait(camera.frame_interval)
         except OSError:
             pass  # the client disconnected: what every test client does after one frame
         finally:
@@ -226,10 +247,14 @@ class _CameraHTTPServer(ThreadingHTTPServer):
 class StreamServer:
     """A camera-like HTTP(S) server on 127.0.0.1 in a background thread."""
 
-    def __init__(self, tls_context=None):
+    def __init__(self, tls_context=None, frame_interval=FRAME_INTERVAL_SECONDS):
         self.stopping = threading.Event()
+        self.frame_interval = frame_interval
+        self.frames_sent = 0
         self.requests = []  # (path, headers) of every request, in order
+        self._started = []
         self._ended = []
+        self._frames = {}  # pre-rendered MJPEG frames, by number modulo FRAME_CYCLE
         self._condition = threading.Condition()
         self._httpd = _CameraHTTPServer((HOST, 0), _CameraHandler)
         self._httpd.camera = self
@@ -269,6 +294,31 @@ class StreamServer:
         with self._condition:
             self._ended.append(path)
             self._condition.notify_all()
+
+    def stream_started(self, path):
+        with self._condition:
+            self._started.append(path)
+
+    def frame_sent(self):
+        with self._condition:
+            self.frames_sent += 1
+
+    def mjpeg_frame(self, number):
+        """The MJPEG frame `number`; a cycle of frames is rendered once, so serving costs no CPU."""
+        key = number % FRAME_CYCLE
+        if key not in self._frames:
+            self._frames[key] = render_frame(number, MJPEG_SIZE)
+        return self._frames[key]
+
+    def connections(self, path):
+        """How many requests reached path (any query string)."""
+        with self._condition:
+            return sum(1 for requested, _ in self.requests if requested.split("?", 1)[0] == path)
+
+    def open_streams(self, path):
+        """How many streaming responses to path are still sending."""
+        with self._condition:
+            return self._started.count(path) - self._ended.count(path)
 
     def wait_for_stream_end(self, path, timeout=3.0):
         """True once a streaming response to path has ended because the client went away."""
