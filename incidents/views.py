@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cameras.live import live_candidates
 from cameras.search import staff_camera_map_points
 from incidents.forms import AreaRequestForm, IncidentForm
 from incidents.models import Incident
@@ -160,10 +161,7 @@ def incident_live(request, pk):
     """The incident's video wall: the integrated cameras nearby the policy allows now, nearest first."""
     incident = get_incident_for_user(request, pk)
     require_perm(request, "cameras.view_live")
-    from cameras.live import live_candidates
-
-    wall = live_candidates(incident=incident, viewer=request.user)
-    allowed, refused = wall
+    allowed, refused = live_candidates(incident=incident, viewer=request.user)
     return render(request, "incidents/incident_live.html", {
         "incident": incident, "docked": allowed[:4], "more": allowed[4:], "refused": refused,
         "can_send": request.user.has_perm("requests_app.send_arearequest"),

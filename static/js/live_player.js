@@ -160,6 +160,17 @@
       this.setState("stopped", `${this.text("textStopped", "Stopped:")} ${reason}`.trim());
     }
 
+    offerStart() {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-light btn-sm";
+      button.dataset.liveTileWatch = "";
+      button.textContent = this.text("textWatch", "Watch live");
+      button.addEventListener("click", () => { button.remove(); this.start(); }, { once: true });
+      this.media.replaceChildren(button);
+      this.setState("ready");
+    }
+
     end() {
       if (!this.session) return;
       fetch(this.session.end_url || this.session.status_url.replace(/status$/, "end"), {
@@ -170,7 +181,9 @@
 
   function startTiles() {
     const tiles = Array.from(document.querySelectorAll("[data-live-tile]"), (element) => new LiveTile(element));
-    tiles.forEach((tile) => tile.start());
+    // data-autostart="false" (the officers' phone view): nothing is fetched until the viewer asks,
+    // which saves a slow or metered connection.
+    tiles.forEach((tile) => (tile.element.dataset.autostart === "false" ? tile.offerStart() : tile.start()));
     window.addEventListener("pagehide", () => tiles.forEach((tile) => tile.end()));
   }
 

@@ -14,7 +14,7 @@ def fill_bands(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cameras", "0001_initial")]
+    dependencies = [("cameras", "0003_live_schedules")]
 
     operations = [
         migrations.AddField(model_name="camera", name="lat_band", field=models.IntegerField(default=0, editable=False),
