@@ -181,7 +181,7 @@ def screenshot_taker(page):
     return take
 
 
-def _asgi_child_setup(db_blocker, footage_root):
+def _asgi_child_setup(db_blocker, footage_root, overrides=None):
     """Runs inside the daphne process: database access, and the development outbox for e-mails."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -197,17 +197,19 @@ def _asgi_child_setup(db_blocker, footage_root):
     # override_settings (not plain assignment) so that cached hashers and the like are reset.
     override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
                       EMAIL_BACKEND="portal.mail.OutboxBackend", MAP_TILES_URL="",
-                      FOOTAGE_ROOT=footage_root).enable()
+                      FOOTAGE_ROOT=footage_root, **(overrides or {})).enable()
 
 
 class AsgiServer:
     """The real ASGI application (HTTP and WebSockets) served by daphne in a child process."""
 
-    def __init__(self, django_db_blocker):
+    def __init__(self, django_db_blocker, **overrides):
+        """overrides: settings for the child process only (override_settings there)."""
         from channels.testing.live import make_application
         from daphne.testing import DaphneProcess
         from django.conf import settings
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+        from django.db import connections
 
         if settings.DATABASES["default"]["NAME"].startswith(("file:memorydb", ":memory:")):
             pytest.skip("the ASGI live server needs a file or server database")
@@ -215,7 +217,12 @@ class AsgiServer:
             settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
         self.footage_root = Path(tempfile.mkdtemp(prefix="portal-test-footage-"))
         self.process = DaphneProcess("localhost", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-                                     setup=partial(_asgi_child_setup, django_db_blocker, self.footage_root))
+                                     setup=partial(_asgi_child_setup, django_db_blocker, self.footage_root,
+                                                   overrides))
+        # SQLite's state must not cross fork(): an inherited open database leaves the child reading
+        # stale snapshots once the parent flushes tables between tests.
+        with django_db_blocker.unblock():
+            connections.close_all()
         self.process.start()
         if not self.process.ready.wait(timeout=30):
             raise RuntimeError("daphne did not start")
