@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from cameras.api import MyCameraViewSet, StaffCameraSearchViewSet
+from incidents.api import CadEventView, UnitLocationsView
 from portal import views
 from portal.admin_login import admin_login
 from portal.api import MeView
@@ -32,6 +33,8 @@ router.register("cameras", StaffCameraSearchViewSet, basename="staff-camera")
 
 api_v1_patterns = [
     path("me/", MeView.as_view(), name="api-me"),
+    path("cad/events/", CadEventView.as_view(), name="api-cad-events"),
+    path("units/locations/", UnitLocationsView.as_view(), name="api-unit-locations"),
     *router.urls,
 ]
 
