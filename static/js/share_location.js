@@ -40,18 +40,20 @@
 
     function connect() {
       const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-      socket = new WebSocket(`${scheme}://${window.location.host}${button.dataset.socketUrl}`);
-      socket.addEventListener("open", () => {
+      const current = new WebSocket(`${scheme}://${window.location.host}${button.dataset.socketUrl}`);
+      socket = current;
+      current.addEventListener("open", () => {
         delay = 1000;
         if (lastPosition) send(lastPosition);
       });
-      socket.addEventListener("message", (message) => {
+      current.addEventListener("message", (message) => {
         let data = {};
         try { data = JSON.parse(message.data); } catch (error) { return; }
         if (data.type === "location_saved") say(text("sharing"));
         else if (data.type === "error") say(data.message);
       });
-      socket.addEventListener("close", (event) => {
+      current.addEventListener("close", (event) => {
+        if (socket !== current) return; // an old socket, replaced or closed on purpose
         socket = null;
         if (!sharing) return;
         if (event.code === REFUSED) {
