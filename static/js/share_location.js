@@ -98,7 +98,12 @@
     button.addEventListener("click", () => (sharing ? stop() : start()));
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-share-location]").forEach(bind);
-  });
+  function bindAll() {
+    document.querySelectorAll("[data-share-location]:not([data-share-location-bound])").forEach((button) => {
+      button.dataset.shareLocationBound = "true";
+      bind(button);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", bindAll);
+  else bindAll();
 })();
