@@ -44,7 +44,7 @@ def _unit_locations_apply(*, locations, source):
     call_signs = {location["unit"] for location in ordered}
     # Lock in a fixed order so that two batches touching the same units cannot deadlock.
     units = {unit.call_sign: unit for unit in
-             UnitPosition.objects.select_for_update().select_related("officer")
+             UnitPosition.objects.select_for_update(of=("self",)).select_related("officer")
              .filter(call_sign__in=call_signs).order_by("call_sign")}
     changed, ignored, now = {}, 0, timezone.now()
     for location in ordered:
