@@ -117,8 +117,7 @@ def integration_key_for(raw_key):
 def integration_key_touch(*, key, ip_address=None, now=None):
     """Record the key's use, at most once a minute (one UPDATE, no audit entry)."""
     now = now or timezone.now()
-    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION and \
-            key.last_used_ip == ip_address:
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
         return
     IntegrationKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip_address)
     key.last_used_at, key.last_used_ip = now, ip_address
