@@ -1,8 +1,19 @@
-"""Integration keys for the CAD, alarm and vehicle-locator tests."""
+"""Integration keys for the CAD, alarm and vehicle-locator tests; a fresh channel layer for each test."""
 
 import pytest
+from channels.layers import channel_layers
 
 from incidents.services import integration_key_create
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    # Each async test runs its own event loop; channels-redis keeps receive locks on the layer
+    # object, so a layer reused from an earlier test's loop fails now and then ("bound to a
+    # different event loop"). A new layer per test avoids that; the in-memory one does not care.
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
