@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext_lazy as _
 
 
@@ -97,3 +100,91 @@ class Incident(models.Model):
     @property
     def occurred_at(self):
         return self.window_start
+
+
+class IntegrationKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class IntegrationKey(models.Model):
+    """An API key for a dispatch (CAD) system, an alarm company or a vehicle locator (AVL).
+
+    Only the key's SHA-256 is stored; the key itself is shown once, when it is created.
+    """
+
+    class Kind(models.TextChoices):
+        CAD = "cad", _("CAD / 911 dispatch")
+        ALARM = "alarm", _("Alarm company")
+        AVL = "avl", _("Vehicle locator (unit positions only)")
+
+    name = models.CharField(_("name"), max_length=100, help_text=_("Who uses the key, e.g. \"County CAD\"."))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    prefix = models.CharField(_("prefix"), max_length=16, editable=False,
+                              help_text=_("The key's first characters, to recognise it in logs."))
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("last used from"), null=True, blank=True)
+
+    objects = IntegrationKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("integration key")
+        verbose_name_plural = _("integration keys")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    @property
+    def incident_source(self):
+        """The Incident.source of events posted with this key (None for AVL keys)."""
+        return {self.Kind.CAD: Incident.Source.CAD, self.Kind.ALARM: Incident.Source.ALARM}.get(self.kind)
+
+
+class UnitPositionQuerySet(models.QuerySet):
+    def active(self, now=None):
+        """Units still sharing and seen in the last UNIT_STALE_MINUTES."""
+        since = (now or timezone_now()) - timedelta(minutes=settings.UNIT_STALE_MINUTES)
+        return self.filter(updated_at__gte=since, stopped_at__isnull=True)
+
+
+class UnitPosition(models.Model):
+    """The latest known position of one unit (a patrol car's locator or an officer's phone); no history."""
+
+    class Source(models.TextChoices):
+        AVL = "avl", _("Vehicle locator")
+        PHONE = "phone", _("Officer's phone")
+
+    call_sign = models.CharField(_("call sign"), max_length=32, unique=True)
+    officer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="unit_positions", verbose_name=_("officer"))
+    latitude = models.FloatField(_("latitude"), validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(_("longitude"), validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+    heading = models.FloatField(_("heading"), null=True, blank=True)
+    speed = models.FloatField(_("speed (m/s)"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    recorded_at = models.DateTimeField(_("recorded"))
+    updated_at = models.DateTimeField(_("updated"), default=timezone_now)
+    # Set when an officer stops sharing from their phone; the next position clears it.
+    stopped_at = models.DateTimeField(_("stopped sharing"), null=True, blank=True)
+
+    objects = UnitPositionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["call_sign"]
+        verbose_name = _("unit position")
+        verbose_name_plural = _("unit positions")
+        indexes = [models.Index(fields=["updated_at"], name="unitposition_updated_at")]
+
+    def __str__(self):
+        return self.call_sign

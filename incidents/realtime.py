@@ -47,3 +47,15 @@ def publish_incident_event(incident, kind, **data):
             async_to_sync(layer.group_send)(user_group(officer_id), event)
 
     transaction.on_commit(send)
+
+
+def publish_feed_event(kind, **data):
+    """Send an event to the RTCC feed only (unit positions), once the transaction commits."""
+    event = {"type": "portal.event", "kind": kind, **data}
+
+    def send():
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(FEED_GROUP, event)
+
+    transaction.on_commit(send)

@@ -9,9 +9,10 @@ from django.utils.translation import gettext as _
 from cameras.live import live_candidates
 from cameras.search import staff_camera_map_points
 from incidents.forms import AreaRequestForm, IncidentForm
-from incidents.models import Incident
+from incidents.models import Incident, UnitPosition
 from incidents.realtime import incident_alert_data
 from incidents.services import incident_create
+from incidents.units import unit_moved_data
 from portal.access import staff_required
 from portal.audit import audit_record
 from portal.request_info import client_ip
@@ -180,9 +181,10 @@ def officer_home(request):
         submissions = (FootageSubmission.objects.accepted().for_incidents(incidents)
                        .select_related("footage_request__owner", "footage_request__area_request__incident")
                        .order_by("-created_at")[:50])
-    return render(request, "incidents/officer_home.html", {"incidents": incidents, "submissions": submissions})
+    return render(request, "incidents/officer_home.html", {"incidents": incidents, "submissions": submissions,
+                                                           "share_location": True})
 
 
 def rtcc_units():
-    """Units seen recently, for the RTCC map (filled in once unit positions exist)."""
-    return []
+    """Units seen recently and still sharing, for the RTCC map."""
+    return [unit_moved_data(unit) for unit in UnitPosition.objects.active().select_related("officer")]

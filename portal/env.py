@@ -82,3 +82,12 @@ def env_redis_url(name):
     if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"{name} must start with redis://, rediss:// or unix://.")
     return value
+
+
+def env_rate(name, default):
+    """A rate limit such as "120/min" (DRF's throttle syntax: a count per s, min, hour or day)."""
+    value = _raw(name) or default
+    count, _slash, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or not period or period[0] not in "smhd":
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate: use a count per period, e.g. 120/min.")
+    return value

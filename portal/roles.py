@@ -22,6 +22,11 @@ PERMISSIONS = {
     "incidents.view_incident": ("incidents", "incident", "view_incident", "Can view incident"),
     "incidents.add_incident": ("incidents", "incident", "add_incident", "Can add incident"),
     "incidents.change_incident": ("incidents", "incident", "change_incident", "Can change incident"),
+    "incidents.view_integrationkey": ("incidents", "integrationkey", "view_integrationkey",
+                                      "Can view integration key"),
+    "incidents.add_integrationkey": ("incidents", "integrationkey", "add_integrationkey", "Can add integration key"),
+    "incidents.change_integrationkey": ("incidents", "integrationkey", "change_integrationkey",
+                                        "Can change integration key"),
     "requests_app.view_arearequest": ("requests_app", "arearequest", "view_arearequest", "Can view area request"),
     "requests_app.send_arearequest": (
         "requests_app", "arearequest", "send_arearequest", "Can send area footage requests",
@@ -49,6 +54,9 @@ DESCRIPTIONS = {
     "incidents.view_incident": _("See incidents (officers: those assigned to them)"),
     "incidents.add_incident": _("Open incidents"),
     "incidents.change_incident": _("Update incidents"),
+    "incidents.view_integrationkey": _("See the API keys of dispatch, alarm and vehicle-locator systems"),
+    "incidents.add_integrationkey": _("Create API keys for dispatch, alarm and vehicle-locator systems"),
+    "incidents.change_integrationkey": _("Revoke API keys of dispatch, alarm and vehicle-locator systems"),
     "requests_app.view_arearequest": _("See area footage requests and their answers"),
     "requests_app.send_arearequest": _("Send area footage requests to camera owners"),
     "requests_app.approve_arearequest": _("Approve requests above the city's limits"),
@@ -81,6 +89,9 @@ ROLE_PERMISSIONS = {
     SUPERVISOR: _OPERATOR_PERMISSIONS
     + [
         "requests_app.approve_arearequest",
+        "incidents.view_integrationkey",
+        "incidents.add_integrationkey",
+        "incidents.change_integrationkey",
         "portal.view_auditevent",
         "portal.view_statistics",
         "portal.view_user",

@@ -12,7 +12,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_database, env_email, env_int, env_list, env_redis_url, env_str
+from portal.env import env_bool, env_database, env_email, env_int, env_list, env_rate, env_redis_url, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -180,6 +180,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = f"{PROGRAM_NAME} ({CITY_NAME})"
+# Accept the code of the 30-second step just before or after, as RFC 6238 advises for clock drift and
+# for a code typed as the step changes (allauth refuses a code already used in the last 30 s).
+MFA_TOTP_TOLERANCE = 1
 STAFF_IDLE_TIMEOUT_MINUTES = env_int("STAFF_IDLE_TIMEOUT_MINUTES", 30, minimum=1)
 
 # --- E-mail -----------------------------------------------------------------------------
@@ -351,3 +354,11 @@ FOOTAGE_LINK_SESSION_HOURS = env_int("FOOTAGE_LINK_SESSION_HOURS", 12, minimum=1
 # evidence is kept until its incident is closed plus EVIDENCE_RETENTION_DAYS.
 RETENTION_CLOSED_REQUEST_DAYS = env_int("RETENTION_CLOSED_REQUEST_DAYS", 30, minimum=1)
 EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", 365, minimum=1)
+
+# --- CAD, alarms and unit positions -------------------------------------------------------
+# An incident opened by a CAD or alarm event covers this long from the event (extended by updates).
+CAD_INCIDENT_WINDOW_MINUTES = env_int("CAD_INCIDENT_WINDOW_MINUTES", 60, minimum=1)
+# Requests per integration key (DRF rate syntax: "120/min", "10/s", "5000/hour").
+CAD_RATE_LIMIT = env_rate("CAD_RATE_LIMIT", "120/min")
+# A unit not heard from for this long drops off the RTCC map.
+UNIT_STALE_MINUTES = env_int("UNIT_STALE_MINUTES", 15, minimum=1)

@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from cameras.api import MediaAuthView, MyCameraViewSet, StaffCameraSearchViewSet
 from cameras.urls import live_patterns
+from incidents.api import CadEventView, UnitLocationsView
 from portal import views
 from portal.admin_login import admin_login
 from portal.api import MeView
@@ -34,6 +35,8 @@ router.register("cameras", StaffCameraSearchViewSet, basename="staff-camera")
 api_v1_patterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("media-auth/", MediaAuthView.as_view(), name="api-media-auth"),
+    path("cad/events/", CadEventView.as_view(), name="api-cad-events"),
+    path("units/locations/", UnitLocationsView.as_view(), name="api-unit-locations"),
     *router.urls,
 ]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_database, env_email, env_int, env_list, env_redis_url
+from portal.env import env_bool, env_database, env_email, env_int, env_list, env_rate, env_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,3 +96,13 @@ def test_task_retry_outlasts_the_timeout():
     from django.conf import settings
 
     assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"]
+
+
+def test_rate_limits_are_checked(monkeypatch):
+    assert env_rate("CAD_RATE_LIMIT", "120/min") == "120/min"
+    monkeypatch.setenv("CAD_RATE_LIMIT", "10/s")
+    assert env_rate("CAD_RATE_LIMIT", "120/min") == "10/s"
+    for bad in ("fast", "120", "0/min", "120/fortnight"):
+        monkeypatch.setenv("CAD_RATE_LIMIT", bad)
+        with pytest.raises(ImproperlyConfigured, match="not a rate"):
+            env_rate("CAD_RATE_LIMIT", "120/min")

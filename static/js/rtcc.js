@@ -203,6 +203,8 @@
         showAlert(event, event.status === "open" ? text.textUpdated : text.textClosed);
       } else if (event.kind === "unit_moved") {
         placeUnit(event);
+      } else if (event.kind === "unit_stopped") {
+        placeUnit({ ...event, active: false });
       }
     }
 
