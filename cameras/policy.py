@@ -62,7 +62,7 @@ def evaluate_live_access(camera, viewer, at, incident=None):
     """May `viewer` watch `camera` live at `at` (aware datetime), for `incident` (or None)?
 
     `incident`, when given, has `kind` (e.g. "alarm", "911", "burglary"), `latitude`,
-    `longitude` and `occurred_at`.
+    `longitude`, `occurred_at` and optionally `status` (a "closed" incident opens nothing).
     """
     if viewer is None or not viewer.is_authenticated or not viewer.is_active:
         return _deny("not_signed_in")
@@ -95,6 +95,8 @@ def evaluate_live_access(camera, viewer, at, incident=None):
 
 def incident_qualifies(rules, camera, incident, at):
     if incident is None or getattr(incident, "kind", None) not in EMERGENCY_KINDS:
+        return False
+    if getattr(incident, "status", "open") == "closed":  # dispatch closed the call: the event is over
         return False
     started = incident.occurred_at
     if not (started <= at < started + timedelta(minutes=rules.incident_minutes)):

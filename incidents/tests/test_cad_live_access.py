@@ -101,3 +101,18 @@ def test_a_later_update_does_not_restart_the_period(client, operator, camera, oc
 
     assert incident.occurred_at == occurred
     assert not evaluate_live_access(camera, operator, occurred + timedelta(minutes=45), incident).allowed
+
+
+def test_dispatch_closing_the_call_ends_the_access_it_opened(client, operator, camera, occurred, alarm_key):
+    incident = post_event(client, alarm_key[1], event_type="alarm", metres_north=50, occurred_at=occurred)
+    at = occurred + timedelta(minutes=5)
+    assert evaluate_live_access(camera, operator, at, incident).allowed
+
+    response = client.post("/api/v1/cad/events/", {"external_id": "E-1", "status": "closed", "event_type": "alarm",
+                                                    "latitude": LAT, "longitude": LNG},
+                           content_type="application/json", **bearer(alarm_key[1]))
+    assert response.status_code == 200, response.content
+    incident.refresh_from_db()
+
+    assert (incident.status, evaluate_live_access(camera, operator, at, incident).code) == (
+        "closed", "no_qualifying_incident")
