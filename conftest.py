@@ -276,3 +276,29 @@ def collect_errors(page):
     page.on("response", lambda response: errors.append(f"{response.status} {response.url}")
             if response.status >= 400 else None)
     return errors
+
+# --- The live relay, served by a real daphne child ------------------------------------------
+
+GATEWAY_TEMPLATE = "/{path}/index.m3u8"
+RELAY_RECHECK_SECONDS = 1
+
+
+@pytest.fixture(scope="session")
+def gateway_server():
+    """A camera-like server standing in for the media gateway's HLS output (/camera-<id>/index.m3u8)."""
+    from cameras.tests.stream_server import StreamServer
+
+    server = StreamServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def relay_server(django_db_setup, django_db_blocker, gateway_server):
+    """daphne in a child process, with the relay allowed to reach 127.0.0.1 and re-checks every second."""
+    server = AsgiServer(django_db_blocker, STREAM_ALLOWED_NETWORKS=["127.0.0.1/32"],
+                        LIVE_RECHECK_SECONDS=RELAY_RECHECK_SECONDS,
+                        MEDIA_GATEWAY_HLS_URL=gateway_server.url(GATEWAY_TEMPLATE), MEDIA_GATEWAY_PUBLISH_SECRET="")
+    server.gateway = gateway_server
+    yield server
+    server.stop()

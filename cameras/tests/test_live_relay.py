@@ -15,10 +15,9 @@ from django.utils import timezone
 from cameras.live import live_session_start
 from cameras.models import Camera, LiveSession
 from cameras.services import sharing_pause_all, stream_source_set
-from cameras.tests.conftest import GATEWAY_TEMPLATE, RELAY_RECHECK_SECONDS
 from cameras.tests.factories import CameraFactory
 from cameras.tests.stream_server import PASSWORD, USERNAME
-from conftest import sign_in
+from conftest import GATEWAY_TEMPLATE, RELAY_RECHECK_SECONDS, sign_in
 from portal.models import AuditEvent
 from portal.tests.factories import sign_waiver
 from requests_app.tests.factories import IncidentFactory

@@ -17,7 +17,7 @@
 
     // --- Map -------------------------------------------------------------------------------
     const element = document.getElementById("rtcc-map");
-    const map = L.map(element, { preferCanvas: true }).setView([parseFloat(text.lat), parseFloat(text.lng)], 14);
+    const map = L.map(element, { preferCanvas: true, maxZoom: 19 }).setView([parseFloat(text.lat), parseFloat(text.lng)], 14);
     if (text.tiles) {
       L.tileLayer(text.tiles, { maxZoom: 19, attribution: text.attribution || "" }).addTo(map);
     } else {
@@ -34,8 +34,8 @@
     let cameraCount = 0;
 
     function showCounts() {
-      counts.textContent = `${incidentMarkers.size} · ${cameraCount} · ${unitMarkers.size}`;
-      counts.title = `${incidentMarkers.size} incidents, ${cameraCount} cameras, ${unitMarkers.size} units`;
+      counts.textContent = text.textCounts.replace("{incidents}", incidentMarkers.size)
+        .replace("{cameras}", cameraCount).replace("{units}", unitMarkers.size);
     }
 
     function incidentIcon(incident) {

@@ -1,0 +1,133 @@
+"""The live flow in Chromium against daphne: a CAD alarm reaches the open RTCC page, the operator
+opens the incident's video wall and watches an integrated camera, the owner pauses and the tile
+stops; an assigned officer finds the incident and its camera on a phone."""
+
+import secrets
+from datetime import timedelta
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.test import Client
+from django.utils import timezone
+
+from cameras.models import Camera
+from cameras.services import sharing_pause_all, stream_source_set
+from cameras.tests.factories import CameraFactory
+from cameras.tests.stream_server import stream_server_fixture  # noqa: F401
+from conftest import collect_errors, screenshot_taker, sign_in
+from incidents.models import Incident
+from portal.tests.factories import sign_waiver
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+LAT, LNG = 40.7128, -74.0060
+
+
+@pytest.fixture
+def relay_context(browser, relay_server):
+    contexts = []
+
+    def new(viewport=None, **options):
+        context = browser.new_context(base_url=relay_server.url, viewport=viewport or {"width": 1280, "height": 900},
+                                      **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield new
+    for context in contexts:
+        context.close()
+
+
+def signed_in(page, server_url, user):
+    session = sign_in(Client(), user).cookies[django_settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([
+        {"name": django_settings.SESSION_COOKIE_NAME, "value": session, "url": server_url},
+        {"name": "csrftoken", "value": secrets.token_hex(16), "url": server_url},
+    ])
+    return page
+
+
+@pytest.fixture
+def alarm_camera(business, waivers, stream_server):
+    """A business camera whose owner allows live viewing during an alarm within 300 m, for 60 minutes."""
+    sign_waiver(business)
+    camera = CameraFactory(owner=business, name="Corner Market door", access_level=Camera.AccessLevel.INTEGRATED,
+                           latitude=LAT + 0.0005, longitude=LNG,
+                           rules={"live_mode": "incident", "incident_radius_m": 300, "incident_minutes": 60})
+    stream_source_set(camera=camera, actor=business, kind="mjpeg", url=stream_server.url("/mjpeg"))
+    never = CameraFactory(owner=business, name="Back office", access_level=Camera.AccessLevel.INTEGRATED,
+                          latitude=LAT + 0.0007, longitude=LNG, rules={"live_mode": "never"})
+    stream_source_set(camera=never, actor=business, kind="mjpeg", url=stream_server.url("/mjpeg"))
+    return camera
+
+
+def test_a_cad_alarm_reaches_the_rtcc_and_its_camera_plays_until_the_owner_pauses(
+        relay_context, relay_server, alarm_camera, business, operator, officer, alarm_key):
+    page = signed_in(relay_context(), relay_server.url, operator)
+    errors = collect_errors(page)
+    page.goto("/staff/incidents/rtcc/")
+    page.wait_for_selector("[data-rtcc][data-live-connected='true'][data-map-loaded='true']")
+    page.evaluate("() => { window.notReloaded = true; }")
+
+    response = requests.post(f"{relay_server.url}/api/v1/cad/events/", timeout=10,
+                             headers={"Authorization": f"Bearer {alarm_key[1]}"},
+                             json={"external_id": "ALM-5521", "event_type": "Burglar alarm", "priority": 1,
+                                   "latitude": LAT, "longitude": LNG, "address": "400 Market St",
+                                   "units": [officer.badge_number]})
+    assert response.status_code == 201, response.text
+    incident = Incident.objects.get(pk=response.json()["id"])
+
+    alert = page.locator(f"#rtcc-alerts [data-incident='{incident.pk}']")
+    alert.wait_for()
+    assert page.evaluate("() => window.notReloaded") is True
+    assert "400 Market St" in alert.inner_text() and "Emergency" in alert.inner_text()
+    page.wait_for_selector(".rtcc-incident-emergency")
+    screenshot_taker(page)("rtcc")
+
+    alert.locator("a").click()
+    page.wait_for_url(f"**/staff/incidents/{incident.pk}/live/")
+    tile = page.locator(f"[data-live-tile][data-camera='{alarm_camera.pk}']")
+    picture = tile.locator("[data-live-tile-media] img")
+    page.wait_for_function("img => img && img.naturalWidth === 640", arg=picture.element_handle())
+    status = tile.locator("[data-live-tile-status]").inner_text()
+    assert status.startswith("Owner allows live access during alarms within 300 m (until "), status
+    assert "Back office" in page.locator("#live-refused").inner_text()
+    assert "The owner does not allow live viewing." in page.locator("#live-refused").inner_text()
+    screenshot_taker(page)("incident-video-wall")
+
+    sharing_pause_all(owner=business, until=timezone.now() + timedelta(hours=1))
+
+    page.wait_for_selector(f"[data-live-tile][data-camera='{alarm_camera.pk}'].live-tile-stopped", timeout=10_000)
+    assert tile.locator("[data-live-tile-status]").inner_text() == "Stopped: The owner has paused sharing."
+    assert picture.count() == 0
+    assert errors == []
+
+
+def test_an_assigned_officer_finds_the_incident_and_its_live_camera_on_a_phone(
+        relay_context, relay_server, alarm_camera, officer, alarm_key):
+    response = requests.post(f"{relay_server.url}/api/v1/cad/events/", timeout=10,
+                             headers={"Authorization": f"Bearer {alarm_key[1]}"},
+                             json={"external_id": "ALM-5522", "event_type": "Panic alarm", "priority": 1,
+                                   "latitude": LAT, "longitude": LNG, "address": "400 Market St",
+                                   "units": [officer.badge_number]})
+    assert response.status_code == 201, response.text
+    page = signed_in(relay_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True),
+                     relay_server.url, officer)
+    errors = collect_errors(page)
+
+    page.goto("/staff/incidents/mine/")
+    card = page.locator("[data-my-incident]")
+    assert "400 Market St" in card.inner_text()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(screenshot_taker(page).folder / "officer-view-phone.png"), full_page=True)
+
+    card.get_by_role("link", name="Live cameras").click()
+    tile = page.locator(f"[data-live-tile][data-camera='{alarm_camera.pk}']")
+    tile.get_by_role("button", name="Watch live").click()
+    page.wait_for_function("img => img && img.naturalWidth === 640",
+                           arg=tile.locator("[data-live-tile-media] img").element_handle())
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(screenshot_taker(page).folder / "officer-live-phone.png"), full_page=True)
+    assert errors == []
