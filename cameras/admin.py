@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cameras.geo import approximate_location
-from cameras.models import Camera, SharingRules
+from cameras.models import Camera, LiveSession, SharingRules
 from portal.admin import ReadOnlyAdminMixin
 from portal.models import WaiverSignature
 
@@ -101,3 +101,15 @@ class CameraAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "title": _("Map of all cameras"),
                    "points": points, "count": len(points), "opts": self.model._meta}
         return TemplateResponse(request, "admin/cameras/camera_map.html", context)
+
+
+@admin.register(LiveSession)
+class LiveSessionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who watched which camera live, when and why; written only by cameras.live, never edited here."""
+
+    list_display = ["started_at", "viewer", "camera", "incident", "kind", "ended_at", "end_code"]
+    list_filter = ["kind", "end_code"]
+    list_select_related = ["viewer", "camera", "incident"]
+    search_fields = ["viewer__full_name", "viewer__badge_number", "camera__name", "incident__reference"]
+    date_hierarchy = "started_at"
+    exclude = ["token_hash"]

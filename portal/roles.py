@@ -19,6 +19,7 @@ ROLE_NAMES = [OPERATOR, OFFICER, SUPERVISOR, OVERSIGHT]
 PERMISSIONS = {
     "cameras.view_camera": ("cameras", "camera", "view_camera", "Can view camera"),
     "cameras.view_live": ("cameras", "camera", "view_live", "Can watch live streams of integrated cameras"),
+    "cameras.view_livesession": ("cameras", "livesession", "view_livesession", "Can view live session"),
     "incidents.view_incident": ("incidents", "incident", "view_incident", "Can view incident"),
     "incidents.add_incident": ("incidents", "incident", "add_incident", "Can add incident"),
     "incidents.change_incident": ("incidents", "incident", "change_incident", "Can change incident"),
@@ -51,6 +52,7 @@ PERMISSIONS = {
 DESCRIPTIONS = {
     "cameras.view_camera": _("Find registered cameras around a place"),
     "cameras.view_live": _("Watch live streams of integrated cameras, under each owner's rules"),
+    "cameras.view_livesession": _("See who watched which camera live, when, for which incident and why"),
     "incidents.view_incident": _("See incidents (officers: those assigned to them)"),
     "incidents.add_incident": _("Open incidents"),
     "incidents.change_incident": _("Update incidents"),
@@ -89,6 +91,7 @@ ROLE_PERMISSIONS = {
     SUPERVISOR: _OPERATOR_PERMISSIONS
     + [
         "requests_app.approve_arearequest",
+        "cameras.view_livesession",
         "incidents.view_integrationkey",
         "incidents.add_integrationkey",
         "incidents.change_integrationkey",
@@ -102,7 +105,7 @@ ROLE_PERMISSIONS = {
         "portal.change_waiver",
         "portal.view_waiversignature",
     ],
-    OVERSIGHT: ["portal.view_auditevent", "portal.view_statistics"],
+    OVERSIGHT: ["cameras.view_livesession", "portal.view_auditevent", "portal.view_statistics"],
 }
 
 

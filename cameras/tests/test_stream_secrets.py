@@ -52,16 +52,28 @@ def test_the_owner_never_gets_the_address_back(client, business, camera, login):
 
 @pytest.mark.parametrize("role", ["officer", "operator", "supervisor", "oversight"])
 def test_staff_never_get_the_address(client, request, camera, login, role):
+    from requests_app.tests.factories import IncidentFactory
+
     user = request.getfixturevalue(role)
     user.is_superuser = role == "supervisor"  # the most privileged admin user too
     user.save()
+    incident = IncidentFactory(latitude=40.7, longitude=-74.0)
+    incident.assigned_officers.add(user)
     login(client, user)
     urls = ["/api/v1/cameras/?lat=40.7&lng=-74.0&radius_m=100", reverse("admin:cameras_camera_changelist"),
             reverse("admin:cameras_camera_change", args=[camera.pk]), reverse("admin:cameras_camera_map"),
-            reverse("admin:portal_auditevent_changelist"), reverse("portal:staff_home")]
+            reverse("admin:portal_auditevent_changelist"), reverse("portal:staff_home"),
+            reverse("incidents:rtcc"), reverse("incidents:rtcc_map"), reverse("incidents:officer"),
+            reverse("incidents:live", args=[incident.pk]), reverse("incidents:detail", args=[incident.pk]),
+            reverse("admin:cameras_livesession_changelist")]
 
     for url in urls:
         assert_no_secret(client.get(url))
+    started = client.post(reverse("live:sessions"), {"camera": camera.pk, "incident": incident.pk},
+                          content_type="application/json")
+    assert_no_secret(started)
+    if started.status_code == 201:
+        assert_no_secret(client.get(started.json()["status_url"]))
 
 
 def test_the_audit_log_records_the_change_but_not_the_secret(camera):

@@ -20,6 +20,7 @@ TABLE = {
     "/staff/incidents/rtcc/":      [302, 403, 403, 403, 200, 200, 403],
     "/staff/incidents/rtcc/map/":  [302, 403, 403, 403, 200, 200, 403],
     "/staff/incidents/mine/":      [302, 403, 403, 200, 200, 200, 403],
+    "/admin/cameras/livesession/": [302, 302, 302, 403, 403, 200, 200],
 }
 
 
