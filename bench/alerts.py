@@ -3,9 +3,11 @@
     .venv/bin/python bench/alerts.py
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/alerts.py
 
-Two set-ups, each measured first with 1 client (the baseline) and then with 200:
+Three set-ups, each measured first with 1 client (the baseline) and then with 200:
   1. one daphne process with the in-memory channel layer (the embedded default);
-  2. two daphne processes sharing Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/9, which
+  2. the same with Python's default garbage collection (SERVER_GC_TUNING=0), to show what
+     portal.asgi's tuning buys;
+  3. two daphne processes sharing Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/9, which
      the run flushes): half the clients on each process, every POST to the first.
 Latency runs from just before the POST is sent to the moment a client has parsed the alert, for
 every client and every event. It never touches the developer's own database: see bench/README.md.
@@ -107,7 +109,7 @@ async def measure(ports, clients, events, cookie, raw_key, label):
     await asyncio.sleep(0.5)
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {raw_key}"
-    sent = {}
+    sent, answered = {}, []
     loop = asyncio.get_running_loop()
     for number in range(WARM_UP_EVENTS + events):
         external_id = f"{label}-{clients}-{number}"
@@ -120,17 +122,24 @@ async def measure(ports, clients, events, cookie, raw_key, label):
             raise RuntimeError(f"CAD POST answered {response.status_code}: {response.text[:200]}")
         if number >= WARM_UP_EVENTS:
             sent[external_id] = started
+            answered.append((time.perf_counter() - started) * 1000)
         await asyncio.sleep(GAP_S)
     await asyncio.sleep(1.0)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    latencies, missing = [], 0
+    latencies, firsts, lasts, missing = [], [], [], 0
     for external_id, started in sent.items():
         arrivals = received.get(external_id, [])
         missing += clients - len(arrivals)
         latencies += [(arrived - started) * 1000 for arrived in arrivals]
-    return latencies, missing
+        if arrivals:
+            firsts.append((min(arrivals) - started) * 1000)
+            lasts.append((max(arrivals) - started) * 1000)
+    if os.environ.get("BENCH_VERBOSE"):
+        print("      last client per alert (ms):", " ".join(f"{value:.0f}" for value in lasts))
+        print("      POST answered per alert (ms):", " ".join(f"{value:.0f}" for value in answered))
+    return {"latencies": latencies, "answered": answered, "first": firsts, "last": lasts, "missing": missing}
 
 
 def scenario(title, ports, env_for, cookie, raw_key, temp_dir):
@@ -144,12 +153,14 @@ def scenario(title, ports, env_for, cookie, raw_key, temp_dir):
         print(f"\n{title}")
         results = {}
         for clients in (1, CLIENTS):
-            latencies, missing = asyncio.run(measure(ports, clients, EVENTS, cookie, raw_key,
-                                                     f"{len(ports)}p"))
-            results[clients] = latencies
+            measured = asyncio.run(measure(ports, clients, EVENTS, cookie, raw_key, f"{len(ports)}p"))
+            latencies = results[clients] = measured["latencies"]
             print(f"  {clients:3d} client(s) x {EVENTS} alerts: p50 {percentile(latencies, 0.5):6.1f} ms   "
                   f"p99 {percentile(latencies, 0.99):6.1f} ms   max {max(latencies):6.1f} ms   "
-                  f"missing {missing}")
+                  f"missing {measured['missing']}")
+            print(f"      p50 per alert: POST answered {percentile(measured['answered'], 0.5):6.1f} ms, "
+                  f"first client {percentile(measured['first'], 0.5):6.1f} ms, "
+                  f"last client {percentile(measured['last'], 0.5):6.1f} ms")
         ratio = percentile(results[CLIENTS], 0.99) / percentile(results[1], 0.99)
         print(f"  p99 with {CLIENTS} clients / p99 with 1 client: {ratio:.1f}x")
         return percentile(results[CLIENTS], 0.99)
@@ -182,6 +193,8 @@ def run(temp_dir):
     one = scenario("one daphne process, in-memory channel layer", [free_port()], lambda index: {},
                    cookie, raw_key, temp_dir)
     print(f"target: p99 under {TARGET_P99_MS} ms with one process: {'met' if one < TARGET_P99_MS else 'NOT met'}")
+    scenario("the same with Python's default garbage collection (SERVER_GC_TUNING=0), for comparison",
+             [free_port()], lambda index: {"SERVER_GC_TUNING": "0"}, cookie, raw_key, temp_dir)
     if redis_reachable():
         scenario("two daphne processes, Redis channel layer (clients split between them, POSTs to the first)",
                  [free_port(), free_port()], lambda index: {"REDIS_URL": REDIS_URL}, cookie, raw_key, temp_dir)

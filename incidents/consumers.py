@@ -28,8 +28,17 @@ class StaffEventsConsumer(AsyncJsonWebsocketConsumer):
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every handler, one trip to the
+        # database thread per message per listener; an RTCC alert fans out to hundreds of
+        # listeners and touches no database, so it goes straight out.
+        if message["type"] == "portal.event":
+            await self.portal_event(message)
+        else:
+            await super().dispatch(message)
+
     async def portal_event(self, event):
-        await self.send_json({key: value for key, value in event.items() if key != "type"})
+        await self.send(text_data=event["text"])
 
     @database_sync_to_async
     def allowed_group(self):

@@ -1,7 +1,10 @@
 """Channels groups and the events sent to them. Events go out on commit, never before."""
 
+import json
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 FEED_GROUP = "rtcc-feed"
@@ -33,29 +36,33 @@ def incident_alert_data(incident):
     }
 
 
-def publish_incident_event(incident, kind, **data):
-    """Tell the incident's page and the RTCC feed that something changed, once the transaction commits."""
-    event = {"type": "portal.event", "kind": kind, "incident": incident.pk, "reference": incident.reference, **data}
+def channel_message(kind, **data):
+    """The layer message for an event: its JSON text is encoded once here, not once per listener."""
+    return {"type": "portal.event", "text": json.dumps({"kind": kind, **data}, cls=DjangoJSONEncoder)}
 
+
+def _send_on_commit(groups, message):
     def send():
         layer = get_channel_layer()
         if layer is None:
             return
-        async_to_sync(layer.group_send)(incident_group(incident.pk), event)
-        async_to_sync(layer.group_send)(FEED_GROUP, event)
-        for officer_id in incident.assigned_officers.values_list("pk", flat=True):
-            async_to_sync(layer.group_send)(user_group(officer_id), event)
+        for group in groups() if callable(groups) else groups:
+            async_to_sync(layer.group_send)(group, message)
 
     transaction.on_commit(send)
+
+
+def publish_incident_event(incident, kind, **data):
+    """Tell the incident's page, the RTCC feed and the assigned officers that something changed, on commit."""
+    message = channel_message(kind, **{"incident": incident.pk, "reference": incident.reference, **data})
+
+    def groups():  # read at commit, so that officers assigned in the same transaction hear of it
+        officers = incident.assigned_officers.values_list("pk", flat=True)
+        return [incident_group(incident.pk), FEED_GROUP, *(user_group(pk) for pk in officers)]
+
+    _send_on_commit(groups, message)
 
 
 def publish_feed_event(kind, **data):
     """Send an event to the RTCC feed only (unit positions), once the transaction commits."""
-    event = {"type": "portal.event", "kind": kind, **data}
-
-    def send():
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(FEED_GROUP, event)
-
-    transaction.on_commit(send)
+    _send_on_commit([FEED_GROUP], channel_message(kind, **data))

@@ -314,6 +314,8 @@ STREAM_ENCRYPTION_KEYS = env_list("STREAM_ENCRYPTION_KEYS", [])
 # "Test connection" refuses loopback, private, link-local and other non-public addresses (SSRF)
 # unless they fall in one of these networks, e.g. "127.0.0.1/32,10.20.0.0/16".
 STREAM_ALLOWED_NETWORKS = env_list("STREAM_ALLOWED_NETWORKS", [])
+# Freeze start-up objects and collect garbage less often in the ASGI server (portal/asgi.py).
+SERVER_GC_TUNING = env_bool("SERVER_GC_TUNING", True)
 # The demo city's drawn camera pictures (cameras/demo_camera.py), served by `manage.py serve`; 0 = off.
 DEMO_CAMERAS_PORT = env_int("DEMO_CAMERAS_PORT", 8001 if DEBUG else 0, minimum=0)
 STREAM_TEST_TIMEOUT_SECONDS = env_int("STREAM_TEST_TIMEOUT_SECONDS", 5, minimum=1)
