@@ -77,6 +77,8 @@ def test_the_wall_docks_the_four_nearest_allowed_cameras_and_explains_refusals(c
     assert [camera["name"] for camera in response.context["refused"]] == ["Never camera"]
     assert "The owner does not allow live viewing." in page
     assert page.count("data-live-tile ") + page.count("data-live-tile\n") == 6
+    # The four docked tiles play at once; the rest wait for a tap (six connections per server).
+    assert page.count('data-autostart="false"') == 2
     event = AuditEvent.objects.get(action="live.wall")
     assert event.actor == operator and event.incident_reference == incident.reference
 
