@@ -1,5 +1,6 @@
 """Throw-away PostgreSQL databases for the benchmarks (never the developer's own)."""
 
+import os
 import shutil
 import sys
 import tempfile
@@ -34,6 +35,25 @@ def drop_postgres_database(url):
     admin, name = postgres_admin_connection(url)
     with admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def throwaway_environment(temp_dir, *, extra=None, unset=()):
+    """Point Django, here and in any process started from here, at a throw-away database: a new
+    SQLite file in temp_dir, or BENCH_DATABASE_URL (a PostgreSQL database the bench creates).
+
+    Whatever the shell exports, the developer's database, cache and var/ are left alone; REDIS_URL
+    and the names in `unset` are removed and `extra` is added. Returns the PostgreSQL URL or None.
+    """
+    bench_url = os.environ.get("BENCH_DATABASE_URL", "").strip() or None
+    if bench_url and not bench_url.startswith(("postgres://", "postgresql://")):
+        sys.exit("BENCH_DATABASE_URL must be a postgres:// URL.")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    os.environ["DATABASE_URL"] = bench_url or f"sqlite:///{os.path.join(temp_dir, 'bench.sqlite3')}"
+    os.environ["VAR_DIR"] = temp_dir
+    for name in ("REDIS_URL", *unset):
+        os.environ.pop(name, None)
+    os.environ.update(extra or {})
+    return bench_url
 
 
 def run_on_throwaway_database(prefix, configure_environment, run):

@@ -27,7 +27,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import create_postgres_database, drop_postgres_database  # noqa: E402
+from benchdb import create_postgres_database, drop_postgres_database, throwaway_environment  # noqa: E402
 
 CENTRE = (40.7128, -74.0060)
 OWNERS = 5_000
@@ -45,20 +45,11 @@ LINK_TOKEN = re.compile(rb"/r/([A-Za-z0-9_-]{20,})/")
 def configure_environment(temp_dir, smtp_port):
     """Point Django at a throw-away database and the bench's SMTP server; returns the PostgreSQL URL or None.
 
-    The worker processes inherit this environment, so they see the same settings.
+    The worker processes inherit this environment, so they see the same settings. Tasks are queued in
+    the ORM broker; no cluster runs them.
     """
-    bench_url = os.environ.get("BENCH_DATABASE_URL", "").strip() or None
-    if bench_url and not bench_url.startswith(("postgres://", "postgresql://")):
-        sys.exit("BENCH_DATABASE_URL must be a postgres:// URL.")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    # Whatever the shell exports, the developer's database, cache, var/ and mail server are left alone.
-    os.environ["DATABASE_URL"] = bench_url or f"sqlite:///{Path(temp_dir) / 'bench.sqlite3'}"
-    os.environ["VAR_DIR"] = temp_dir
-    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{smtp_port}"
-    for name in ("REDIS_URL", "TASKS_SYNC", "TASKS_ON_REDIS", "FOOTAGE_ROOT"):
-        os.environ.pop(name, None)  # tasks are queued in the ORM broker; no cluster runs them
-    return bench_url
-
+    return throwaway_environment(temp_dir, extra={"EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}"},
+                                 unset=("TASKS_SYNC", "TASKS_ON_REDIS", "FOOTAGE_ROOT"))
 
 def setup_django():
     import logging

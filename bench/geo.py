@@ -10,7 +10,6 @@ exist yet) and drops it at the end. See bench/README.md.
 
 import gc
 import math
-import os
 import random
 import sys
 import time
@@ -20,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import run_on_throwaway_database  # noqa: E402
+from benchdb import run_on_throwaway_database, throwaway_environment  # noqa: E402
 
 CITY_CENTRE = (40.7128, -74.0060)
 CITY_RADIUS_M = 15_000
@@ -38,16 +37,7 @@ MAP_FIELDS = ("id", "owner", "name", "latitude", "longitude", "access_level")  #
 
 def configure_environment(temp_dir):
     """Point Django at a throw-away database; returns the PostgreSQL URL in use, or None."""
-    bench_url = os.environ.get("BENCH_DATABASE_URL", "").strip() or None
-    if bench_url and not bench_url.startswith(("postgres://", "postgresql://")):
-        sys.exit("BENCH_DATABASE_URL must be a postgres:// URL.")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    # Whatever the shell exports, the developer's database, cache and var/ are left alone.
-    os.environ["DATABASE_URL"] = bench_url or f"sqlite:///{Path(temp_dir) / 'bench.sqlite3'}"
-    os.environ["VAR_DIR"] = temp_dir
-    os.environ.pop("REDIS_URL", None)
-    return bench_url
-
+    return throwaway_environment(temp_dir)
 
 # --- Data ------------------------------------------------------------------------------------
 

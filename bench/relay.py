@@ -23,7 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import run_on_throwaway_database  # noqa: E402
+from benchdb import run_on_throwaway_database, throwaway_environment  # noqa: E402
 from upload import free_port, proc_status_kb, start_daphne, stop_process  # noqa: E402
 
 VIEWERS = 50
@@ -35,20 +35,10 @@ MB = 1_000_000
 
 
 def configure_environment(temp_dir):
-    bench_url = os.environ.get("BENCH_DATABASE_URL", "").strip() or None
-    if bench_url and not bench_url.startswith(("postgres://", "postgresql://")):
-        sys.exit("BENCH_DATABASE_URL must be a postgres:// URL.")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    os.environ["DATABASE_URL"] = bench_url or f"sqlite:///{Path(temp_dir) / 'bench.sqlite3'}"
-    os.environ["VAR_DIR"] = temp_dir
-    os.environ["FOOTAGE_ROOT"] = str(Path(temp_dir) / "footage")
-    os.environ["DEBUG"] = "1"
-    # The camera listens on 127.0.0.1, which the relay otherwise refuses to reach.
-    os.environ["STREAM_ALLOWED_NETWORKS"] = "127.0.0.1/32"
-    for name in ("REDIS_URL", "TASKS_SYNC", "TASKS_ON_REDIS", "EMAIL_URL"):
-        os.environ.pop(name, None)
-    return bench_url
-
+    """A throw-away database; the camera listens on 127.0.0.1, which the relay otherwise refuses to reach."""
+    return throwaway_environment(temp_dir, extra={"FOOTAGE_ROOT": str(Path(temp_dir) / "footage"), "DEBUG": "1",
+                                                  "STREAM_ALLOWED_NETWORKS": "127.0.0.1/32"},
+                                 unset=("TASKS_SYNC", "TASKS_ON_REDIS", "EMAIL_URL"))
 
 # --- The camera, in a process of its own ----------------------------------------------------------
 

@@ -20,7 +20,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import run_on_throwaway_database  # noqa: E402
+from benchdb import run_on_throwaway_database, throwaway_environment  # noqa: E402
 from benchproc import SAMPLE_INTERVAL_S, RssSampler, free_port, proc_status_kb, start_daphne, stop_process  # noqa: E402
 
 FILE_BYTES = 1024**3
@@ -35,22 +35,11 @@ MB = 1_000_000
 def configure_environment(temp_dir):
     """Point Django (here and in daphne, which inherits this environment) at throw-away storage.
 
+    The finished upload's processing is queued in django-q's ORM broker; no cluster runs it.
     Returns the PostgreSQL URL in use, or None.
     """
-    bench_url = os.environ.get("BENCH_DATABASE_URL", "").strip() or None
-    if bench_url and not bench_url.startswith(("postgres://", "postgresql://")):
-        sys.exit("BENCH_DATABASE_URL must be a postgres:// URL.")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    # Whatever the shell exports, the developer's database, cache, var/ and footage are left alone.
-    os.environ["DATABASE_URL"] = bench_url or f"sqlite:///{Path(temp_dir) / 'bench.sqlite3'}"
-    os.environ["VAR_DIR"] = temp_dir
-    os.environ["FOOTAGE_ROOT"] = str(Path(temp_dir) / "footage")
-    os.environ["DEBUG"] = "1"
-    # The finished upload's processing is queued in django-q's ORM broker; no cluster runs it.
-    for name in ("REDIS_URL", "TASKS_SYNC", "TASKS_ON_REDIS", "EMAIL_URL"):
-        os.environ.pop(name, None)
-    return bench_url
-
+    return throwaway_environment(temp_dir, extra={"FOOTAGE_ROOT": str(Path(temp_dir) / "footage"), "DEBUG": "1"},
+                                 unset=("TASKS_SYNC", "TASKS_ON_REDIS", "EMAIL_URL"))
 
 # --- Files -----------------------------------------------------------------------------------
 

@@ -382,14 +382,19 @@ def _session_status(token, user):
     return live.live_session_status(session)
 
 
-@require_GET
-async def live_status(request, token):
-    """{active, code, reason, ends_at} of the caller's own session."""
+async def _own_session_answer(request, token, act):
+    """act(token, user) on the caller's own session, answered as its status (404 for anyone else's)."""
     user = await _staff_viewer(request)
     if user is None:
         return _refusal("no_permission")
-    status = await sync_to_async(_session_status)(token, user)
+    status = await sync_to_async(act)(token, user)
     return _refusal("not_found", 404) if status is None else _json(status)
+
+
+@require_GET
+async def live_status(request, token):
+    """{active, code, reason, ends_at} of the caller's own session."""
+    return await _own_session_answer(request, token, _session_status)
 
 
 def _session_end(token, user):
@@ -404,8 +409,4 @@ def _session_end(token, user):
 @require_POST
 async def live_end(request, token):
     """The viewer stops watching (the player calls this on pagehide). Ending twice is harmless."""
-    user = await _staff_viewer(request)
-    if user is None:
-        return _refusal("no_permission")
-    status = await sync_to_async(_session_end)(token, user)
-    return _refusal("not_found", 404) if status is None else _json(status)
+    return await _own_session_answer(request, token, _session_end)

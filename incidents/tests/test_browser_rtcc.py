@@ -49,6 +49,17 @@ def signed_in(page, server_url, user):
     return page
 
 
+def post_alarm(server, alarm_key, officer, external_id):
+    """An emergency alarm at the test location, posted as an alarm company would, assigned to officer."""
+    response = requests.post(f"{server.url}/api/v1/cad/events/", timeout=10,
+                             headers={"Authorization": f"Bearer {alarm_key[1]}"},
+                             json={"external_id": external_id, "event_type": "Burglar alarm", "priority": 1,
+                                   "latitude": LAT, "longitude": LNG, "address": "400 Market St",
+                                   "units": [officer.badge_number]})
+    assert response.status_code == 201, response.text
+    return Incident.objects.get(pk=response.json()["id"])
+
+
 @pytest.fixture
 def alarm_camera(business, waivers, stream_server):
     """A business camera whose owner allows live viewing during an alarm within 300 m, for 60 minutes."""
@@ -71,13 +82,7 @@ def test_a_cad_alarm_reaches_the_rtcc_and_its_camera_plays_until_the_owner_pause
     page.wait_for_selector("[data-rtcc][data-live-connected='true'][data-map-loaded='true']")
     page.evaluate("() => { window.notReloaded = true; }")
 
-    response = requests.post(f"{relay_server.url}/api/v1/cad/events/", timeout=10,
-                             headers={"Authorization": f"Bearer {alarm_key[1]}"},
-                             json={"external_id": "ALM-5521", "event_type": "Burglar alarm", "priority": 1,
-                                   "latitude": LAT, "longitude": LNG, "address": "400 Market St",
-                                   "units": [officer.badge_number]})
-    assert response.status_code == 201, response.text
-    incident = Incident.objects.get(pk=response.json()["id"])
+    incident = post_alarm(relay_server, alarm_key, officer, "ALM-5521")
 
     alert = page.locator(f"#rtcc-alerts [data-incident='{incident.pk}']")
     alert.wait_for()
@@ -107,12 +112,7 @@ def test_a_cad_alarm_reaches_the_rtcc_and_its_camera_plays_until_the_owner_pause
 
 def test_an_assigned_officer_finds_the_incident_and_its_live_camera_on_a_phone(
         relay_context, relay_server, alarm_camera, officer, alarm_key):
-    response = requests.post(f"{relay_server.url}/api/v1/cad/events/", timeout=10,
-                             headers={"Authorization": f"Bearer {alarm_key[1]}"},
-                             json={"external_id": "ALM-5522", "event_type": "Panic alarm", "priority": 1,
-                                   "latitude": LAT, "longitude": LNG, "address": "400 Market St",
-                                   "units": [officer.badge_number]})
-    assert response.status_code == 201, response.text
+    post_alarm(relay_server, alarm_key, officer, "ALM-5522")
     page = signed_in(relay_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True),
                      relay_server.url, officer)
     errors = collect_errors(page)
