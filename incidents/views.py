@@ -31,6 +31,15 @@ def get_incident_for_user(request, pk):
     return get_object_or_404(Incident.objects.visible_to(request.user), pk=pk)
 
 
+def area_request_form(incident):
+    """The area-request form for an incident: a 200 m circle on it, over the incident's time window."""
+    return AreaRequestForm(initial={
+        "latitude": incident.latitude, "longitude": incident.longitude, "radius_m": 200,
+        "window_start": timezone.localtime(incident.window_start).replace(second=0, microsecond=0),
+        "window_end": timezone.localtime(incident.window_end).replace(second=0, microsecond=0),
+        "case_number": incident.case_number})
+
+
 @staff_required
 def incident_list(request):
     require_perm(request, "incidents.view_incident")
@@ -63,11 +72,7 @@ def incident_detail(request, pk):
     incident = get_incident_for_user(request, pk)
     area_requests = (incident.area_requests.select_related("sender", "decided_by")
                      .prefetch_related("footage_requests__owner"))
-    form = AreaRequestForm(initial={
-        "latitude": incident.latitude, "longitude": incident.longitude, "radius_m": 200,
-        "window_start": timezone.localtime(incident.window_start).replace(second=0, microsecond=0),
-        "window_end": timezone.localtime(incident.window_end).replace(second=0, microsecond=0),
-        "case_number": incident.case_number})
+    form = area_request_form(incident)
     submissions = []
     if request.user.has_perm("requests_app.view_footage"):
         submissions = (FootageSubmission.objects.filter(footage_request__area_request__incident=incident)
@@ -165,7 +170,7 @@ def incident_live(request, pk):
     allowed, refused = live_candidates(incident=incident, viewer=request.user)
     return render(request, "incidents/incident_live.html", {
         "incident": incident, "docked": allowed[:4], "more": allowed[4:], "refused": refused,
-        "can_send": request.user.has_perm("requests_app.send_arearequest"),
+        "can_send": request.user.has_perm("requests_app.send_arearequest"), "form": area_request_form(incident),
         "phone": request.GET.get("view") == "phone",
     })
 

@@ -95,10 +95,12 @@ def area_request_send(request, incident_pk):
 
     incident = get_incident_for_user(request, incident_pk)
     require_perm(request, "requests_app.send_arearequest")
+    # Back to the page the form was on: the incident's page, or its video wall.
+    back = "incidents:live" if request.POST.get("return_to") == "live" else "incidents:detail"
     form = AreaRequestForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Check the request: %(errors)s") % {"errors": _form_errors(form)})
-        return redirect("incidents:detail", pk=incident.pk)
+        return redirect(back, pk=incident.pk)
     try:
         area_request = services.area_request_create(incident=incident, sender=request.user,
                                                     ip_address=client_ip(request), **form.cleaned_data)
@@ -112,7 +114,7 @@ def area_request_send(request, incident_pk):
             count = area_request.footage_requests.count()
             messages.success(request, ngettext("Sent to %(count)s owner.", "Sent to %(count)s owners.", count) % {
                 "count": count})
-    return redirect("incidents:detail", pk=incident.pk)
+    return redirect(back, pk=incident.pk)
 
 
 def _form_errors(form):

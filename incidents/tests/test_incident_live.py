@@ -90,3 +90,32 @@ def test_the_wall_never_shows_a_camera_address(client, login, operator, incident
     page = client.get(f"/staff/incidents/{incident.pk}/live/").content.decode()
 
     assert "cam.hidden.example" not in page and "secret-pass" not in page
+
+
+def test_an_area_request_sent_from_the_wall_returns_to_the_wall(client, login, operator, incident, waivers):
+    from cameras.tests.factories import CameraFactory
+    from portal.tests.factories import OwnerFactory
+    from requests_app.models import AreaRequest
+
+    owner = OwnerFactory()
+    sign_waiver(owner)
+    CameraFactory(owner=owner, latitude=LAT, longitude=LNG)
+    login(client, operator)
+    form = client.get(f"/staff/incidents/{incident.pk}/live/").context["form"]
+    end = timezone.localtime() - timezone.timedelta(minutes=10)
+
+    response = client.post(f"/staff/incidents/{incident.pk}/requests/", {
+        "return_to": "live", "latitude": form.initial["latitude"], "longitude": form.initial["longitude"],
+        "radius_m": 150, "window_start": (end - timezone.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "window_end": end.strftime("%Y-%m-%dT%H:%M"), "case_number": "C-1"})
+
+    assert response["Location"] == f"/staff/incidents/{incident.pk}/live/"
+    assert AreaRequest.objects.get().footage_requests.get().owner == owner
+
+
+def test_only_the_wall_is_a_place_to_return_to(client, login, operator, incident):
+    login(client, operator)
+
+    response = client.post(f"/staff/incidents/{incident.pk}/requests/", {"return_to": "https://evil.example/"})
+
+    assert response["Location"] == f"/staff/incidents/{incident.pk}/"
