@@ -357,3 +357,17 @@ def test_a_camera_knows_its_latitude_band_after_moving(resident):
     camera.save()
     assert Camera.objects.get(pk=camera.pk).lat_band == 4071
     assert list(Camera.objects.within(40.7128, -74.006, 1)) == [camera]
+
+
+@pytest.mark.django_db
+def test_a_camera_found_by_within_moves_with_its_index_columns(resident, django_assert_num_queries):
+    CameraFactory(owner=resident, latitude=40.7128, longitude=-74.006)
+    found = Camera.objects.within(40.7128, -74.006, 10)[0]
+    with django_assert_num_queries(0):  # what a caller reads needs no second query
+        (found.name, found.latitude, found.longitude, found.address, found.coverage, found.distance_m)
+
+    found.set_location(-33.8688, 151.2093)
+    found.save()
+
+    assert list(Camera.objects.within(-33.8688, 151.2093, 1)) == [found]
+    assert list(Camera.objects.within(40.7128, -74.006, 1000)) == []
