@@ -364,7 +364,8 @@ def test_a_camera_found_by_within_moves_with_its_index_columns(resident, django_
     CameraFactory(owner=resident, latitude=40.7128, longitude=-74.006)
     found = Camera.objects.within(40.7128, -74.006, 10)[0]
     with django_assert_num_queries(0):  # what a caller reads needs no second query
-        (found.name, found.latitude, found.longitude, found.address, found.coverage, found.distance_m)
+        seen = (found.name, found.latitude, found.longitude, found.address, found.coverage, found.distance_m)
+    assert seen[1:3] == (40.7128, -74.006) and seen[5] < 1
 
     found.set_location(-33.8688, 151.2093)
     found.save()

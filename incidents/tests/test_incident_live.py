@@ -74,6 +74,9 @@ def test_the_wall_docks_the_four_nearest_allowed_cameras_and_explains_refusals(c
     assert [camera["name"] for camera in response.context["more"]] == ["Camera at 200 m", "Camera at 300 m"]
     page = response.content.decode()
     assert "Owner allows live access during alarms within 100 m" in page
+    # Each tile says when its access ends, before it plays: the alarm camera's 30 minutes.
+    alarm_end = timezone.localtime(incident.window_start + timezone.timedelta(minutes=30)).strftime("%H:%M")
+    assert f"Owner allows live access during alarms within 100 m (until {alarm_end})" in page
     assert [camera["name"] for camera in response.context["refused"]] == ["Never camera"]
     assert "The owner does not allow live viewing." in page
     assert page.count("data-live-tile ") + page.count("data-live-tile\n") == 6
