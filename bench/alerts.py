@@ -143,7 +143,9 @@ def scenario(title, ports, env_for, cookie, raw_key, temp_dir):
         print(f"\n{title}")
         results = {}
         for clients in (1, CLIENTS):
-            measured = asyncio.run(measure(ports, clients, EVENTS, cookie, raw_key, f"{len(ports)}p"))
+            # External ids unique to this set-up and client count, so that every POST opens an incident.
+            label = f"{len(ports)}p-{ports[0]}"
+            measured = asyncio.run(measure(ports, clients, EVENTS, cookie, raw_key, label))
             latencies = results[clients] = measured["latencies"]
             print(f"  {clients:3d} client(s) x {EVENTS} alerts: p50 {percentile(latencies, 0.5):6.1f} ms   "
                   f"p99 {percentile(latencies, 0.99):6.1f} ms   max {max(latencies):6.1f} ms   "
