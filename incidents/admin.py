@@ -5,6 +5,7 @@ from django.utils.translation import ngettext
 
 from incidents.models import Incident, IntegrationKey, UnitPosition
 from portal import roles
+from portal.admin import ReadOnlyAdminMixin
 from portal.models import User
 from portal.request_info import client_ip
 
@@ -88,18 +89,9 @@ class IntegrationKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(UnitPosition)
-class UnitPositionAdmin(admin.ModelAdmin):
+class UnitPositionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: positions come from vehicle locators and officers' phones."""
 
     list_display = ["call_sign", "officer", "source", "latitude", "longitude", "updated_at", "stopped_at"]
     list_filter = ["source"]
     search_fields = ["call_sign"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
