@@ -13,6 +13,7 @@ import math
 import random
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -133,6 +134,27 @@ def sql_only(queryset):
         return cursor.fetchall()
 
 
+@contextmanager
+def django_default_loading():
+    """Cameras loaded as plain Django would: every column, through Model.__init__, json.loads per row.
+
+    The baseline for what Camera.from_db, ChoiceListField and within()'s deferred columns save.
+    """
+    from django.db import models
+
+    from cameras.models import Camera
+
+    coverage = Camera._meta.get_field("coverage")
+    own_from_db = Camera.__dict__["from_db"]
+    Camera.from_db = classmethod(models.Model.from_db.__func__)
+    coverage.from_db_value = models.JSONField.from_db_value.__get__(coverage)
+    try:
+        yield
+    finally:
+        Camera.from_db = own_from_db
+        del coverage.from_db_value
+
+
 def run(rng):
     from django.conf import settings
     from django.db import connection
@@ -159,7 +181,7 @@ def run(rng):
     for _ in range(WARM_UP_SEARCHES):
         list(Camera.objects.within(*city_point(rng), RADIUS_M))
 
-    within_ms, found, build_ms, sql_ms, only_ms = [], [], [], [], []
+    within_ms, found, build_ms, sql_ms, only_ms, default_ms = [], [], [], [], [], []
     for lat, lng in centres:
         def search(lat=lat, lng=lng):
             return Camera.objects.within(lat, lng, RADIUS_M)
@@ -172,6 +194,8 @@ def run(rng):
         build_ms.append(timed(lambda: search().query.sql_with_params())[0])
         sql_ms.append(timed(lambda: sql_only(search()))[0])
         only_ms.append(timed(lambda: list(search().only(*MAP_FIELDS)))[0])
+        with django_default_loading():
+            default_ms.append(timed(lambda: list(search().defer(None)))[0])
 
     rows = list(Camera.objects.values_list("pk", "latitude", "longitude"))  # loaded once, not timed
     scan_ms, scanned = [], []
@@ -190,6 +214,8 @@ def run(rng):
     report("  building and compiling the query", build_ms)
     report("  building, running it, fetching the rows", sql_ms)
     report(f"within().only() of {len(MAP_FIELDS)} map fields", only_ms)
+    report("within(), Django's default loading", default_ms)
+    print(f"  default loading / within(): {percentile(default_ms, 0.5) / within_p50:.2f}x (p50)")
     report("Python scan (baseline)", scan_ms)
     print(f"speed-up: {percentile(scan_ms, 0.5) / within_p50:.1f}x (scan p50 / within() p50)")
     print(f"results identical: {'no' if mismatches else 'yes'}")
