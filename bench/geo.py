@@ -8,6 +8,7 @@ temporary directory; with BENCH_DATABASE_URL it creates that PostgreSQL database
 exist yet) and drops it at the end. See bench/README.md.
 """
 
+import copy
 import gc
 import math
 import random
@@ -86,10 +87,12 @@ def load(rng):
 
 
 def analyze():
+    """Statistics for the planner; on PostgreSQL also what autovacuum would soon do to the freshly
+    loaded table (hint bits, visibility map), so that it does not do it during the searches."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 # --- Measurements --------------------------------------------------------------------------
@@ -155,6 +158,19 @@ def django_default_loading():
         del coverage.from_db_value
 
 
+def unprepared_alias():
+    """On PostgreSQL, a second connection to the same database with prepared statements off
+    (DATABASE_PREPARED_STATEMENTS=0), to show what preparing saves; None on SQLite."""
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        return None
+    unprepared = copy.deepcopy(connections.settings["default"])
+    unprepared["OPTIONS"]["prepare_threshold"] = None
+    connections.settings["unprepared"] = unprepared
+    return "unprepared"
+
+
 def run(rng):
     from django.conf import settings
     from django.db import connection
@@ -171,17 +187,21 @@ def run(rng):
     (load_ms, _) = timed(lambda: load(rng))
     (analyze_ms, _) = timed(analyze)
     print(f"loaded: {Camera.objects.count():,} cameras, {User.objects.count():,} owners in {load_ms / 1000:.1f} s "
-          f"(ANALYZE {analyze_ms:.0f} ms)")
+          f"({'VACUUM ANALYZE' if connection.vendor == 'postgresql' else 'ANALYZE'} {analyze_ms:.0f} ms)")
 
     centres = [city_point(rng) for _ in range(SEARCHES)]
     # Collect the load's garbage now and exempt the start-up heap from later full collections, as
     # a long-running server's would be: otherwise a couple of 40 ms GC pauses land in the p99.
     gc.collect()
     gc.freeze()
+    unprepared = unprepared_alias()
     for _ in range(WARM_UP_SEARCHES):
-        list(Camera.objects.within(*city_point(rng), RADIUS_M))
+        centre = city_point(rng)
+        list(Camera.objects.within(*centre, RADIUS_M))
+        if unprepared:
+            list(Camera.objects.using(unprepared).within(*centre, RADIUS_M))
 
-    within_ms, found, build_ms, sql_ms, only_ms, default_ms = [], [], [], [], [], []
+    within_ms, found, build_ms, sql_ms, only_ms, default_ms, unprepared_ms = [], [], [], [], [], [], []
     for lat, lng in centres:
         def search(lat=lat, lng=lng):
             return Camera.objects.within(lat, lng, RADIUS_M)
@@ -196,6 +216,8 @@ def run(rng):
         only_ms.append(timed(lambda: list(search().only(*MAP_FIELDS)))[0])
         with django_default_loading():
             default_ms.append(timed(lambda: list(search().defer(None)))[0])
+        if unprepared:
+            unprepared_ms.append(timed(lambda: list(search().using(unprepared)))[0])
 
     rows = list(Camera.objects.values_list("pk", "latitude", "longitude"))  # loaded once, not timed
     scan_ms, scanned = [], []
@@ -216,6 +238,9 @@ def run(rng):
     report(f"within().only() of {len(MAP_FIELDS)} map fields", only_ms)
     report("within(), Django's default loading", default_ms)
     print(f"  default loading / within(): {percentile(default_ms, 0.5) / within_p50:.2f}x (p50)")
+    if unprepared:
+        report("within(), statements not prepared", unprepared_ms)
+        print(f"  not prepared / within(): {percentile(unprepared_ms, 0.5) / within_p50:.2f}x (p50)")
     report("Python scan (baseline)", scan_ms)
     print(f"speed-up: {percentile(scan_ms, 0.5) / within_p50:.1f}x (scan p50 / within() p50)")
     print(f"results identical: {'no' if mismatches else 'yes'}")

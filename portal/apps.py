@@ -29,6 +29,8 @@ class PortalConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from portal import signals  # noqa: F401  (connects the MFA session markers)
+        from portal.database import close_connection_pools_before_fork
         from portal.roles import sync_roles_after_migrate
 
         post_migrate.connect(sync_roles_after_migrate, sender=self)
+        close_connection_pools_before_fork()

@@ -109,6 +109,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+else:
+    # A pool of connections per process (Django's psycopg pool; the ASGI server opens no connection
+    # per request), each checked before it is handed out. Parameters are bound by the server, and
+    # a query run five times on a connection is prepared there, so repeated reads (camera searches
+    # above all) skip parsing and planning. Poolers in transaction mode need protocol-level
+    # prepared statements (PgBouncer 1.21+) or DATABASE_PREPARED_STATEMENTS=0. Pools are closed
+    # before a fork (portal.database), so a django-q2 worker never shares its parent's sockets.
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "server_side_binding": True,
+        "prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None,
+    }
+    if env_bool("DATABASE_POOL", True):
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+            "timeout": 10,
+        }
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before handing it out
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -185,6 +185,33 @@ def test_a_circle_around_a_pole_finds_cameras_at_all_longitudes(pole_lat, offset
     assert {cameras[pk][1] for pk in found} >= set(range(-180, 181, 15))
 
 
+@pytest.mark.django_db
+def test_within_keeps_other_filters_and_joins_it_is_chained_with(resident, business):
+    near = CameraFactory(owner=resident, latitude=40.7128, longitude=-74.006)
+    CameraFactory(owner=business, latitude=40.7129, longitude=-74.006)
+    CameraFactory(owner=resident, latitude=40.80, longitude=-74.006)  # 9.7 km away
+
+    found = list(Camera.objects.owned_by(resident).select_related("owner").within(40.7128, -74.006, 500))
+
+    assert found == [near]
+    assert found[0].owner.email == resident.email
+
+
+@pytest.mark.django_db
+def test_repeated_searches_are_prepared_on_the_postgresql_server():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL setting")
+    CameraFactory(owner=OwnerFactory(), latitude=40.7128, longitude=-74.006)
+    for offset in range(6):  # a different centre each time: one statement, other parameters
+        assert len(Camera.objects.within(40.7128 + offset * 1e-6, -74.006, 100)) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [statement for (statement,) in cursor.fetchall()]
+    assert any('"cameras_camera".lat_band IN' in statement for statement in statements), statements
+
+
 # --- nearest() ----------------------------------------------------------------------------
 
 @pytest.mark.django_db
