@@ -197,6 +197,18 @@ def test_within_keeps_other_filters_and_joins_it_is_chained_with(resident, busin
     assert found[0].owner.email == resident.email
 
 
+def test_the_search_index_carries_every_column_a_search_reads():
+    index = next(index for index in Camera._meta.indexes if index.name == "camera_band_lng_lat")
+    carried = {Camera._meta.get_field(name).column for name in (*index.fields, *index.include)}
+    compiler = Camera.objects.within(40.7128, -74.006, 800).query.get_compiler(using="default")
+    compiler.setup_query()
+    selected = {expression.target.column for expression, _, _ in compiler.select if hasattr(expression, "target")}
+
+    assert len(selected) == 10
+    # A column added to Camera belongs in SEARCH_INDEX_INCLUDES or in NOT_LOADED_BY_SEARCHES.
+    assert selected | {"unit_x", "unit_y", "unit_z"} <= carried
+
+
 @pytest.mark.django_db
 def test_repeated_searches_are_prepared_on_the_postgresql_server():
     from django.db import connection
