@@ -82,7 +82,7 @@ class CameraQuerySet(models.QuerySet):
         so no trigonometry runs per row and SQLite and PostgreSQL give identical results.
 
         The conditions are one raw SQL fragment with query parameters rather than Q objects and
-        F() nodes: Django's building of those took over a third of a search (bench/geo.py). The
+        F() nodes, which halves Django's query-building time (bench/geo.py). The
         fragment names the camera table, so this queryset is for reading cameras, not for use as
         a subquery.
         """
