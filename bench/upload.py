@@ -1,11 +1,12 @@
-"""Benchmark of a 1 GiB tus upload through daphne: throughput, the server's memory, and the bytes on disk.
+"""Benchmark of a 1 GiB tus upload through daphne, to disk and to S3: throughput, the server's memory, the bytes stored.
 
     .venv/bin/python bench/upload.py
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/upload.py
 
 It never touches the developer's own database or footage: by default it runs on a new SQLite file in a
 temporary directory, which also holds FOOTAGE_ROOT and the file uploaded; with BENCH_DATABASE_URL it creates
-that PostgreSQL database (which must not exist yet) and drops it at the end. See bench/README.md.
+that PostgreSQL database (which must not exist yet) and drops it at the end. The S3 run starts its own
+SeaweedFS server (requests_app/tests/s3server.py) in the temporary directory. See bench/README.md.
 """
 
 import hashlib
@@ -123,14 +124,10 @@ def granted_session(footage_request):
 # --- The run ---------------------------------------------------------------------------------
 
 def run(temp_dir):
-    import requests
     from django.conf import settings
     from django.db import connection, connections
-    from django_q.models import OrmQ
-    from tusclient import client as tus_client
 
-    from requests_app.models import FootageSubmission, Upload
-    from requests_app.submissions import evidence_path
+    from requests_app.tests.s3server import S3Server
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT sqlite_version()" if connection.vendor == "sqlite" else "SHOW server_version")
@@ -140,6 +137,7 @@ def run(temp_dir):
     source = Path(temp_dir) / "source.bin"
     write_s, _ = timed(lambda: write_random_file(source, FILE_BYTES))
     print(f"file: {FILE_BYTES:,} bytes (1 GiB) of random bytes, written and fsynced in {write_s:.1f} s")
+    source_hash = sha256_of(source)
 
     copy = Path(temp_dir) / "copy.bin"
     copy_s, _ = timed(lambda: copy_with_fsync(source, copy))
@@ -152,13 +150,74 @@ def run(temp_dir):
     session_key = granted_session(footage_request)
     connections.close_all()  # daphne has the database to itself while it serves
 
+    results = {}
+    print("\n1. footage on disk (FOOTAGE_ROOT, the embedded default)")
+    results["disk"] = upload_through_daphne(temp_dir, footage_request, session_key, source, {}, copy_rate)
+    results["disk"]["same"] = check_stored(results["disk"], source_hash, s3=None)
+    server = S3Server(bucket="footage-bench", volume_size_mb=1024).start()
+    try:
+        print(f"\n2. footage in S3 (SeaweedFS {server.endpoint}, FOOTAGE_STORAGE_URL)")
+        raw_rate = raw_multipart_rate(server, source, settings.UPLOAD_MAX_CHUNK_BYTES - CHUNK_MARGIN)
+        results["s3"] = upload_through_daphne(temp_dir, footage_request, session_key, source,
+                                              server.storage_url_environment(location="bench"), copy_rate)
+        results["s3"]["same"] = check_stored(results["s3"], source_hash, s3=server)
+    finally:
+        server.stop()
+
+    ratio = results["s3"]["rate"] / results["disk"]["rate"]
+    print(f"\nS3 throughput / disk throughput (same process, same file): {ratio:.2f}")
+    print(f"S3 through the portal / straight to the same server with boto3: {results['s3']['rate'] / raw_rate:.2f}")
+    ok = True
+    for label, result in results.items():
+        met = mb(result["worst_kib"]) < TARGET_PEAK_MB
+        print(f"target ({label}): daphne's peak under {TARGET_PEAK_MB} MB: {'met' if met else 'NOT met'} "
+              f"({mb(result['worst_kib']):.1f} MB)")
+        ok = ok and met and result["same"] and result["complete"]
+    return ok
+
+
+def raw_multipart_rate(server, source, part_bytes):
+    """Baseline for the S3 run: the same file sent straight to the same server as a multipart upload with boto3,
+    in parts of the same size, each with its SHA-256 (as the portal sends them), one after another."""
+    import base64
+
+    client = server.client(request_checksum_calculation="when_required",
+                           s3={"addressing_style": "path", "payload_signing_enabled": False})
+    started = time.perf_counter()
+    created = client.create_multipart_upload(Bucket=server.bucket, Key="raw/source.bin", ChecksumAlgorithm="SHA256")
+    parts = []
+    with open(source, "rb") as file:
+        for number in range(1, math.ceil(FILE_BYTES / part_bytes) + 1):
+            piece = file.read(part_bytes)
+            checksum = base64.b64encode(hashlib.sha256(piece).digest()).decode()
+            answer = client.upload_part(Bucket=server.bucket, Key="raw/source.bin", PartNumber=number, Body=piece,
+                                        UploadId=created["UploadId"], ChecksumSHA256=checksum)
+            parts.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum})
+    client.complete_multipart_upload(Bucket=server.bucket, Key="raw/source.bin", UploadId=created["UploadId"],
+                                     MultipartUpload={"Parts": parts})
+    elapsed = time.perf_counter() - started
+    client.delete_object(Bucket=server.bucket, Key="raw/source.bin")
+    rate = FILE_BYTES / MB / elapsed
+    print(f"boto3 multipart upload straight to the server, {len(parts)} parts of {part_bytes:,} bytes "
+          f"(baseline): {elapsed:.2f} s, {rate:,.0f} MB/s")
+    return rate
+
+
+def upload_through_daphne(temp_dir, footage_request, session_key, source, env, copy_rate):
+    """One tuspy upload of `source` through a fresh daphne with `env`; its figures."""
+    import requests
+    from django.conf import settings
+    from tusclient import client as tus_client
+
+    from requests_app.models import Upload
+
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log_path = Path(temp_dir) / "daphne.log"
+    log_path = Path(temp_dir) / f"daphne-{port}.log"
     daphne = sampler = None
     with open(log_path, "wb") as log:
         try:
-            daphne = start_daphne(port, log)
+            daphne = start_daphne(port, log, env=env)
             answer_url = f"{base}/requests/{footage_request.pk}/"
             answer = requests.get(answer_url, cookies={"sessionid": session_key}, timeout=60)
             csrf = answer.cookies.get("csrftoken")
@@ -187,37 +246,57 @@ def run(temp_dir):
                 sampler.stop()
             stop_process(daphne)
 
-    upload_rate = FILE_BYTES / MB / upload_s
+    rate = FILE_BYTES / MB / upload_s
     patches = math.ceil(FILE_BYTES / chunk)
     print(f"tus upload through daphne (tuspy, 1 POST + {patches} PATCHes of at most {chunk:,} bytes; "
-          f"server cap {settings.UPLOAD_MAX_CHUNK_BYTES:,}): {upload_s:.2f} s, {upload_rate:,.0f} MB/s "
-          f"({upload_rate / copy_rate:.2f} of the copy)")
+          f"server cap {settings.UPLOAD_MAX_CHUNK_BYTES:,}): {upload_s:.2f} s, {rate:,.0f} MB/s "
+          f"({rate / copy_rate:.2f} of the copy)")
     peak_kib = max([before_kib, *sampler.samples])
     print(f"daphne memory (VmRSS every {SAMPLE_INTERVAL_S * 1000:.0f} ms, {len(sampler.samples)} samples): "
           f"before the upload {mb(before_kib):.1f} MB, peak during it {mb(peak_kib):.1f} MB "
           f"(+{mb(peak_kib - before_kib):.1f} MB); VmHWM at the end {mb(hwm_kib):.1f} MB")
-    worst = max(peak_kib, hwm_kib)
-    print(f"target: peak under {TARGET_PEAK_MB} MB (VmHWM, the kernel's exact peak): "
-          f"{'met' if mb(worst) < TARGET_PEAK_MB else 'NOT met'}")
-
-    upload = Upload.objects.get(pk=uploader.url.rstrip("/").rsplit("/", 1)[1])
-    submission = FootageSubmission.objects.filter(upload=upload).first()
-    stored = upload.path if upload.path.exists() else (evidence_path(submission) if submission else upload.path)
-    queued = [task.func() for task in OrmQ.objects.all()]
-    print(f"upload row: offset {upload.offset:,} of {upload.length:,}, "
-          f"{'complete' if upload.completed_at else 'NOT complete'}; submission "
-          f"{submission.get_status_display().lower() if submission else 'missing'}; queued, not run: "
-          f"{', '.join(queued) or 'nothing'}")
-    size = stored.stat().st_size if stored.exists() else None
-    hash_s, (source_hash, stored_hash) = timed(lambda: (sha256_of(source), sha256_of(stored) if size else None))
-    same = size == FILE_BYTES and source_hash == stored_hash
-    shown = stored.relative_to(settings.FOOTAGE_ROOT) if stored.is_relative_to(settings.FOOTAGE_ROOT) else stored
-    print(f"stored file: FOOTAGE_ROOT/{shown}, {size or 0:,} bytes; SHA-256 identical: {'yes' if same else 'no'} "
-          f"({source_hash[:16]}…, both hashed in {hash_s:.1f} s)")
     problems = log_path.read_text(errors="replace").count("Traceback")
     if problems:
         print(f"daphne logged {problems} traceback(s)")
-    return same and upload.completed_at is not None and submission is not None
+    upload = Upload.objects.get(pk=uploader.url.rstrip("/").rsplit("/", 1)[1])
+    return {"rate": rate, "worst_kib": max(peak_kib, hwm_kib), "upload": upload,
+            "complete": upload.completed_at is not None and problems == 0}
+
+
+def check_stored(result, source_hash, *, s3):
+    """The stored bytes and the SHA-256 computed while they streamed in both match the source."""
+    from django_q.models import OrmQ
+
+    from requests_app.models import FootageSubmission
+
+    upload = result["upload"]
+    submission = FootageSubmission.objects.filter(upload=upload).first()
+    queued = [task.func() for task in OrmQ.objects.all()]
+    print(f"upload row: offset {upload.offset:,} of {upload.length:,}, "
+          f"{'complete' if upload.completed_at else 'NOT complete'}"
+          f"{f', {len(upload.parts)} S3 parts' if s3 else ''}; submission "
+          f"{submission.get_status_display().lower() if submission else 'missing'}; queued, not run: "
+          f"{', '.join(sorted(set(queued))) or 'nothing'}")
+    started = time.perf_counter()
+    if s3 is None:
+        path = upload.path
+        size = path.stat().st_size if path.exists() else 0
+        stored_hash = sha256_of(path) if size else None
+        where = f"FOOTAGE_ROOT/uploads/{path.name}"
+    else:
+        client = s3.client()
+        key = f"bench/{upload.storage_name}"
+        size = client.head_object(Bucket=s3.bucket, Key=key)["ContentLength"]
+        digest = hashlib.sha256()
+        for piece in client.get_object(Bucket=s3.bucket, Key=key)["Body"].iter_chunks(1024 * 1024):
+            digest.update(piece)
+        stored_hash = digest.hexdigest()
+        where = f"s3://{s3.bucket}/{key}"
+    hash_s = time.perf_counter() - started
+    same = size == FILE_BYTES and stored_hash == source_hash == upload.sha256
+    print(f"stored file: {where}, {size:,} bytes; SHA-256 of the stored bytes, of the source and as computed "
+          f"while receiving identical: {'yes' if same else 'no'} ({source_hash[:16]}…, read back in {hash_s:.1f} s)")
+    return same
 
 
 def timed(function):

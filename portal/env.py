@@ -5,6 +5,8 @@ deployment stops the process at start-up instead of silently falling back to a d
 """
 
 import os
+import re
+from urllib.parse import parse_qs, urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -91,3 +93,36 @@ def env_rate(name, default):
     if not count.isdigit() or int(count) < 1 or not period or period[0] not in "smhd":
         raise ImproperlyConfigured(f"{name}={value!r} is not a rate: use a count per period, e.g. 120/min.")
     return value
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+_STORAGE_URL_HELP = ("use s3://BUCKET[/PREFIX][?endpoint=https://s3.example.org&region=us-east-1&addressing=path], "
+                     "with the keys in FOOTAGE_STORAGE_ACCESS_KEY and FOOTAGE_STORAGE_SECRET_KEY")
+
+
+def env_storage_url(name):
+    """S3 options for django-storages from s3://bucket/prefix?endpoint=…&region=…&addressing=path|virtual, or None.
+
+    The endpoint defaults to AWS; with an endpoint (an S3-compatible store) addressing defaults to "path".
+    Keys never go in the URL: the caller reads them from variables of their own.
+    """
+    value = _raw(name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "s3" or "@" in parts.netloc or not _BUCKET.fullmatch(parts.netloc):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a storage URL: {_STORAGE_URL_HELP}.")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"endpoint", "region", "addressing"})
+    if unknown or any(len(values) > 1 for values in query.values()):
+        raise ImproperlyConfigured(f"{name} has unknown or repeated options ({', '.join(unknown) or 'repeated'}): "
+                                   f"{_STORAGE_URL_HELP}.")
+    options = {key: values[0].strip() for key, values in query.items()}
+    endpoint = options.get("endpoint") or None
+    if endpoint is not None and urlsplit(endpoint).scheme not in ("http", "https"):
+        raise ImproperlyConfigured(f"{name}'s endpoint must be an http:// or https:// address, not {endpoint!r}.")
+    addressing = options.get("addressing") or ("path" if endpoint else None)
+    if addressing not in (None, "path", "virtual"):
+        raise ImproperlyConfigured(f"{name}'s addressing must be 'path' or 'virtual', not {addressing!r}.")
+    return {"bucket_name": parts.netloc, "location": parts.path.strip("/"), "endpoint_url": endpoint,
+            "region_name": options.get("region") or None, "addressing_style": addressing}

@@ -12,7 +12,17 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_database, env_email, env_int, env_list, env_rate, env_redis_url, env_str
+from portal.env import (
+    env_bool,
+    env_database,
+    env_email,
+    env_int,
+    env_list,
+    env_rate,
+    env_redis_url,
+    env_storage_url,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -356,9 +366,17 @@ MEDIA_GATEWAY_HLS_URL = env_str("MEDIA_GATEWAY_HLS_URL", "")
 MEDIA_GATEWAY_PUBLISH_SECRET = env_str("MEDIA_GATEWAY_PUBLISH_SECRET", "")
 
 # --- Footage requests -------------------------------------------------------------------
-# Private storage: never under STATIC_ROOT or MEDIA_URL; files are served only through
-# permission-checked, audited views.
+# Private storage for uploads, evidence and exports, through Django's storage API
+# (requests_app/storage.py): a folder by default, or an S3 bucket. Never under STATIC_ROOT or
+# MEDIA_URL; files are served only through permission-checked, audited views.
 FOOTAGE_ROOT = Path(env_str("FOOTAGE_ROOT", str(VAR_DIR / "footage")))
+_footage_s3 = env_storage_url("FOOTAGE_STORAGE_URL")
+if _footage_s3:
+    STORAGES["footage"] = {"BACKEND": "requests_app.storage.S3FootageStorage", "OPTIONS": {
+        **_footage_s3, "access_key": env_str("FOOTAGE_STORAGE_ACCESS_KEY"),
+        "secret_key": env_str("FOOTAGE_STORAGE_SECRET_KEY")}}
+else:
+    STORAGES["footage"] = {"BACKEND": "requests_app.storage.LocalFootageStorage"}
 UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 10 * 1024**3, minimum=1)
 UPLOAD_MAX_FILES_PER_REQUEST = env_int("UPLOAD_MAX_FILES_PER_REQUEST", 20, minimum=1)
 UPLOAD_MAX_BYTES_PER_REQUEST = env_int("UPLOAD_MAX_BYTES_PER_REQUEST", 50 * 1024**3, minimum=1)

@@ -1,6 +1,13 @@
+import os
+
 from django.apps import AppConfig
 
 
 class RequestsAppConfig(AppConfig):
     name = "requests_app"
     verbose_name = "Footage requests"
+
+    def ready(self):
+        from requests_app.storage import forget_storage_connections
+
+        os.register_at_fork(after_in_child=forget_storage_connections)

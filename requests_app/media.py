@@ -6,7 +6,8 @@ be complete (an upload or copy cut short is rejected with a reason the owner can
 SHA-256 fingerprint is taken separately by `sha256_file`, streaming, so multi-gigabyte files never
 sit in memory.
 
-Everything here reads the file from disk a piece at a time. PyAV (FFmpeg) does the parsing; every
+Everything here reads the file a piece at a time, from a path or from a seekable file (footage in object
+storage). PyAV (FFmpeg) does the parsing; every
 FFmpeg error is turned into `NotVideoError`, whose message is plain English for the owner.
 """
 
@@ -50,17 +51,21 @@ class MediaFacts:
 
 # --- Hashing -----------------------------------------------------------------------------------
 
-def sha256_file(path, *, chunk_size=1024 * 1024):
-    """Hex SHA-256 of the file at path, read chunk by chunk (memory use does not grow with the file)."""
+def sha256_file(source, *, chunk_size=1024 * 1024):
+    """Hex SHA-256 of a file (a path, or a binary file read from its start), chunk by chunk: memory use does
+    not grow with the file."""
+    if isinstance(source, (str, bytes, os.PathLike)):
+        with open(source, "rb", buffering=0) as handle:
+            return sha256_file(handle, chunk_size=chunk_size)
     digest = hashlib.sha256()
     buffer = bytearray(chunk_size)
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while True:
-            count = handle.readinto(buffer)
-            if not count:
-                break
-            digest.update(view[:count])
+    source.seek(0)
+    while True:
+        count = source.readinto(buffer)
+        if not count:
+            break
+        digest.update(view[:count])
     return digest.hexdigest()
 
 
@@ -215,25 +220,37 @@ _PYAV_ERRORS = (FFmpegError, ValueError, EOFError, OverflowError, UnicodeError)
 
 # --- Probing -----------------------------------------------------------------------------------
 
-def probe_video(path, *, decode_check=True):
-    """Facts about the video at path, or NotVideoError with a reason the owner can understand.
+def probe_video(source, *, decode_check=True):
+    """Facts about a video, or NotVideoError with a reason the owner can understand.
 
-    With decode_check (the default) the video is also decoded to prove it is complete; see
-    _check_complete for how the work stays bounded on long files.
+    ``source`` is a path or a seekable binary file (footage in object storage is read through
+    ``open_reader``). With decode_check (the default) the video is also decoded to prove it is complete;
+    see _check_complete for how the work stays bounded on long files.
     """
-    path = os.fspath(path)
-    if os.path.getsize(path) == 0:
-        raise NotVideoError(REASON_EMPTY)
-    with open(path, "rb") as handle:
-        head = handle.read(4096)
+    if isinstance(source, (str, bytes, os.PathLike)):
+        source = os.fspath(source)
+        if os.path.getsize(source) == 0:
+            raise NotVideoError(REASON_EMPTY)
+        with open(source, "rb") as handle:
+            head = handle.read(4096)
+        # FFmpeg may only read local files, never follow a link found inside one.
+        allowed_protocols = "file"
+    else:
+        source.seek(0)
+        head = source.read(4096)
+        if not head:
+            raise NotVideoError(REASON_EMPTY)
+        source.seek(0)
+        # FFmpeg reads through the file object alone and may open nothing else.
+        allowed_protocols = "none"
     what = _sniff(head)
     if what:
         raise NotVideoError(_looks_like(what))
 
     with _quiet_ffmpeg():
         try:
-            # protocol_whitelist: FFmpeg may only read local files, never follow a link found inside one.
-            container = av.open(path, options={"protocol_whitelist": "file"}, metadata_errors="replace")
+            container = av.open(source, options={"protocol_whitelist": allowed_protocols},
+                                metadata_errors="replace")
         except _PYAV_ERRORS as error:
             if _is_iso_media(head) and isinstance(error, av.error.InvalidDataError):
                 # MP4/MOV with its index (the moov atom) written last, and the file cut before it.

@@ -109,12 +109,25 @@ class Upload(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
+    storage_name = models.CharField(max_length=255, blank=True,
+                                    help_text="Where the finished file is kept, in the footage storage.")
+    # The fingerprint of what arrived, computed while it streamed in (requests_app/hashing.py).
+    sha256_state = models.BinaryField(null=True, blank=True, editable=False)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the bytes received.")
+    # Object storage (requests_app/tus_stores.py): the multipart upload, its parts as
+    # [number, ETag, size, SHA-256 in base64], the bytes staged for the next part, and the writer's lease.
+    storage_upload_id = models.CharField(max_length=255, blank=True, db_index=True)
+    parts = models.JSONField(default=list, blank=True)
+    staged_bytes = models.BigIntegerField(default=0)
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"Upload {self.id} ({self.offset}/{self.length} bytes)"
 
     @property
     def path(self):
+        """Where the disk store (DiskUploadStore) keeps the bytes while they arrive."""
         return settings.FOOTAGE_ROOT / "uploads" / f"{self.id}.part"
 
     @property
@@ -142,7 +155,7 @@ class FootageSubmission(models.Model):
     footage_request = models.ForeignKey(FootageRequest, on_delete=models.PROTECT, related_name="submissions")
     upload = models.OneToOneField(Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="submission")
     original_name = models.CharField(max_length=255)
-    stored_name = models.CharField(max_length=255, blank=True, help_text="File name inside FOOTAGE_ROOT/evidence.")
+    stored_name = models.CharField(max_length=255, blank=True, help_text="Name inside evidence/.")
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64, blank=True)
     media = models.JSONField(default=dict, blank=True, help_text="container, codec, duration_s, width, height")

@@ -335,7 +335,8 @@ def retention_purge(*, now=None):
     """
     from incidents.models import Incident
     from requests_app.models import FootageSubmission
-    from requests_app.submissions import evidence_path
+    from requests_app.storage import footage_storage
+    from requests_app.submissions import evidence_name
 
     now = now or timezone.now()
     closed_before = now - timedelta(days=settings.RETENTION_CLOSED_REQUEST_DAYS)
@@ -351,7 +352,7 @@ def retention_purge(*, now=None):
                                             closed_at__lte=now - timedelta(days=settings.EVIDENCE_RETENTION_DAYS))
     for submission in FootageSubmission.objects.filter(status=FootageSubmission.Status.ACCEPTED,
                                                        footage_request__area_request__incident__in=old_incidents):
-        evidence_path(submission).unlink(missing_ok=True)
+        footage_storage().delete(evidence_name(submission))
         FootageSubmission.objects.filter(pk=submission.pk).update(status=FootageSubmission.Status.PURGED)
         audit_record(action="footage.purged", target=f"submission:{submission.pk}",
                      details={"sha256": submission.sha256, "rule": "evidence_retention"})

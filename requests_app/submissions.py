@@ -1,7 +1,6 @@
 """Writes for uploaded footage: from a finished upload to accepted evidence or a clear rejection."""
 
 import logging
-import os
 from pathlib import Path
 
 from django.conf import settings
@@ -15,12 +14,23 @@ from incidents.realtime import publish_incident_event
 from portal.audit import audit_record
 from requests_app.media import NotVideoError, probe_video, sha256_file
 from requests_app.models import FootageRequest, FootageSubmission, Upload
+from requests_app.storage import footage_storage
+from requests_app.tus_stores import upload_store
 
 logger = logging.getLogger(__name__)
 
+EVIDENCE_FOLDER = "evidence"
 
-def evidence_path(submission):
-    return settings.FOOTAGE_ROOT / "evidence" / submission.stored_name
+
+def evidence_storage_name(upload):
+    """Where an upload for a footage request is kept once finished: evidence/<upload id><extension>."""
+    suffix = Path(upload.filename).suffix.lower()[:10] if upload.filename else ""
+    return f"{EVIDENCE_FOLDER}/{upload.id}{suffix if suffix.isascii() else ''}"
+
+
+def evidence_name(submission):
+    """The submission's file in the footage storage."""
+    return f"{EVIDENCE_FOLDER}/{submission.stored_name}"
 
 
 @transaction.atomic
@@ -29,14 +39,15 @@ def submission_create(*, footage_request, upload, uploader=None, ip_address=None
     existing = FootageSubmission.objects.filter(upload=upload).first()
     if existing is not None:
         return existing
-    suffix = Path(upload.filename).suffix.lower()[:10] if upload.filename else ""
+    name = upload.storage_name or evidence_storage_name(upload)
     submission = FootageSubmission.objects.create(
         footage_request=footage_request, upload=upload, original_name=upload.filename or _("video"),
-        stored_name=f"{upload.id}{suffix if suffix.isascii() else ''}", size=upload.length, uploader=uploader,
+        stored_name=name.removeprefix(f"{EVIDENCE_FOLDER}/"), size=upload.length, uploader=uploader,
         ip_address=ip_address)
     audit_record(action="footage.uploaded", actor=uploader, target=f"submission:{submission.pk}",
                  incident_reference=footage_request.area_request.incident.reference, ip_address=ip_address,
-                 details={"name": submission.original_name, "size": submission.size})
+                 details={"name": submission.original_name, "size": submission.size,
+                          "sha256_received": upload.sha256})
     submission_id = submission.pk
     transaction.on_commit(lambda: _queue_processing(submission_id))
     _publish(submission)
@@ -57,31 +68,26 @@ def _queue_processing(submission_id):
 
 
 def submission_process(*, submission_id):
-    """Hash and probe the file; keep it as evidence or reject it. Safe to run again after a crash."""
+    """Check the stored file against what was received (size and SHA-256), probe it, and keep it as
+    evidence or reject it. Safe to run again after a crash; a store that does not answer raises, and the
+    task is retried."""
     submission = FootageSubmission.objects.select_related("upload", "footage_request__owner",
                                                           "footage_request__area_request__incident").get(pk=submission_id)
     if submission.status != FootageSubmission.Status.PROCESSING:
         return submission
-    target = evidence_path(submission)
-    source = target if target.exists() else (submission.upload.path if submission.upload else None)
-    if source is None or not source.exists():
-        return _reject(submission, None, _("The uploaded file was lost before it could be checked; please upload "
-                                           "it again."))
+    upload = submission.upload
+    name = upload_store().finalize(upload) if upload is not None else evidence_name(submission)
     try:
-        facts = probe_video(source)
+        stored, digest, facts = _check_stored(name, submission)
     except NotVideoError as error:
-        return _reject(submission, source, str(error))
-    digest = sha256_file(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source != target:
-        os.replace(source, target)  # atomic on one file system: a crash leaves it in one place or the other
+        return _reject(submission, name, error.reason)
     with transaction.atomic():
         submission = FootageSubmission.objects.select_for_update().get(pk=submission_id)
         if submission.status != FootageSubmission.Status.PROCESSING:
             return submission
         submission.status, submission.sha256, submission.media = (FootageSubmission.Status.ACCEPTED, digest,
                                                                   facts.as_dict())
-        submission.size, submission.processed_at = target.stat().st_size, timezone.now()
+        submission.size, submission.processed_at = stored, timezone.now()
         submission.save(update_fields=["status", "sha256", "media", "size", "processed_at"])
         if submission.upload_id:
             Upload.objects.filter(pk=submission.upload_id).delete()
@@ -93,9 +99,31 @@ def submission_process(*, submission_id):
     return submission
 
 
-def _reject(submission, source, reason):
-    if source is not None and source.exists():
-        source.unlink()
+def _check_stored(name, submission):
+    """(size, SHA-256, media facts) of the stored file, or NotVideoError with the reason told to the owner."""
+    storage, upload = footage_storage(), submission.upload
+    try:
+        stored = storage.size(name)
+    except FileNotFoundError:
+        raise NotVideoError(_("The uploaded file was lost before it could be checked; please upload it "
+                              "again.")) from None
+    expected = upload.length if upload is not None else submission.size
+    if stored != expected:
+        raise NotVideoError(_("The stored copy of this file is incomplete (%(stored)s of %(expected)s bytes); "
+                              "please upload it again.") % {"stored": stored, "expected": expected})
+    with storage.open_reader(name) as reader:
+        digest = sha256_file(reader)
+        if upload is not None and upload.sha256 and digest != upload.sha256:
+            logger.error("Submission %s: the stored file's SHA-256 %s differs from the %s received",
+                         submission.pk, digest, upload.sha256)
+            raise NotVideoError(_("The stored copy of this file differs from what was received; please upload "
+                                  "it again."))
+        return stored, digest, probe_video(reader)
+
+
+def _reject(submission, name, reason):
+    if name is not None:
+        footage_storage().delete(name)
     with transaction.atomic():
         submission = FootageSubmission.objects.select_for_update().get(pk=submission.pk)
         if submission.status != FootageSubmission.Status.PROCESSING:

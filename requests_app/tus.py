@@ -6,22 +6,25 @@ subclasses and routes twice::
     path("<prefix>/", MyUploadView.as_view(), name=...)                 # OPTIONS, POST (creation)
     path("<prefix>/<uuid:upload_id>/", MyUploadView.as_view(), name=...)  # OPTIONS, HEAD, PATCH, DELETE
 
-Uploads are rows of ``requests_app.models.Upload``; their bytes go to ``Upload.path`` (under
-``FOOTAGE_ROOT/uploads``, mode 0600). Limits come from settings: ``UPLOAD_MAX_FILE_BYTES`` (per file, checked
-at creation), ``UPLOAD_MAX_CHUNK_BYTES`` (per PATCH: daphne hands Django a request's whole body at once) and
-``UPLOAD_EXPIRY_HOURS`` (an unfinished upload is refused, then removed by ``delete_expired_uploads``).
+Uploads are rows of ``requests_app.models.Upload``; their bytes go to a store (requests_app/tus_stores.py)
+chosen by the footage storage: a private folder, or an S3 multipart upload. Limits come from settings:
+``UPLOAD_MAX_FILE_BYTES`` (per file, checked at creation), ``UPLOAD_MAX_CHUNK_BYTES`` (per PATCH: daphne
+hands Django a request's whole body at once) and ``UPLOAD_EXPIRY_HOURS`` (an unfinished upload is refused,
+then removed by ``delete_expired_uploads``).
 
 How a PATCH stays consistent:
 
-* Writers of one upload take an exclusive ``flock`` on its file, so two PATCHes never interleave. The
-  lock is per open file, so it separates threads of one process as well as daphne processes; FOOTAGE_ROOT
-  must be a local file system (or NFSv4, whose locks Linux maps to flock).
-* The body is copied into the file in 64 KiB pieces (at most ``UPLOAD_MAX_CHUNK_BYTES`` in all), flushed
-  and fsynced, and only then is the new offset saved, in a short transaction that also locks the row.
-  A crash mid-write therefore never records bytes that are not on disk; the file is simply longer than
-  the recorded offset, and the next HEAD or PATCH cuts it back.
+* One writer at a time per upload: the store's writer waits for the upload to be free (a file lock, or a
+  lease on the row for object storage, where PATCHes of one upload may reach different hosts) and reads
+  the row again.
+* The body is copied 64 KiB at a time (at most ``UPLOAD_MAX_CHUNK_BYTES`` in all) and made durable by the
+  store, and only then is the new offset saved, in a short transaction that also locks the row. A crash
+  mid-write therefore never records bytes that are not stored.
+* The file's SHA-256 is computed while the bytes stream in: its running state (requests_app/hashing.py)
+  is saved with each offset, so the next PATCH, in whatever process, goes on from it. On the last byte
+  ``Upload.sha256`` holds the fingerprint of everything received.
 * A body larger than allowed is refused with 413 and nothing appended, also when it came without a
-  Content-Length (then it is noticed while copying and the file is cut back).
+  Content-Length (then it is noticed while copying and dropped).
 
 Error responses are text/plain sentences meant for the person uploading; the upload page shows them.
 Django's CSRF protection stays on: browsers send the token in the X-CSRFToken header.
@@ -29,21 +32,16 @@ Django's CSRF protection stays on: browsers send the token in the X-CSRFToken he
 
 import base64
 import binascii
-import errno
-import fcntl
+import hashlib
 import logging
-import os
 import re
-import time
 import unicodedata
-import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponse, UnreadablePostError
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
@@ -51,6 +49,15 @@ from django.views import View
 
 from portal.request_info import client_ip
 from requests_app.models import Upload
+from requests_app.tus_stores import (
+    StorageFull,
+    StoreBusy,
+    StoreFailed,
+    UploadGone,
+    UploadLost,
+    new_hasher,
+    upload_store,
+)
 
 __all__ = ["TUS_VERSION", "TusError", "TusUploadView", "clean_filename", "delete_expired_uploads",
            "parse_metadata"]
@@ -60,10 +67,8 @@ logger = logging.getLogger(__name__)
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration"
 PATCH_CONTENT_TYPE = "application/offset+octet-stream"
-READ_SIZE = 64 * 1024
 MAX_METADATA_CHARS = 8 * 1024
 MAX_METADATA_KEYS = 32
-LOCK_WAIT_SECONDS = 30
 FILENAME_MAX_CHARS = Upload._meta.get_field("filename").max_length
 _UINT = re.compile(r"[0-9]{1,19}")
 _METADATA_KEY = re.compile(r"[!-~]+")  # printable ASCII without space; commas are split off before
@@ -107,6 +112,21 @@ def human_size(count):
 
 def _not_found():
     return TusError(404, _("This upload was not found. It may have been cancelled or removed; please start it again."))
+
+
+def _store_refusal(error):
+    """The answer to a store's refusal (requests_app/tus_stores.py)."""
+    if isinstance(error, UploadGone):
+        return _not_found()
+    if isinstance(error, StoreBusy):
+        return TusError(423, _("Another part of this upload is still being saved; please try again in a moment."))
+    if isinstance(error, UploadLost):
+        return TusError(410, _("The parts of this upload received so far are no longer stored; please start "
+                               "it again."))
+    if isinstance(error, StorageFull):
+        return TusError(507, _("The server is out of storage space; please try again later."))
+    return TusError(503, _("The footage store is not answering; please try again in a moment."),
+                    headers={"Retry-After": "5"})
 
 
 def _parse_uint(value, missing_message, invalid_message):
@@ -188,76 +208,6 @@ def _encode_metadata(metadata):
                     for key, value in metadata.items())
 
 
-def _file_size(path):
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return None
-
-
-def _truncate(fd, size):
-    os.ftruncate(fd, size)
-    os.fsync(fd)
-
-
-@contextmanager
-def _locked(upload):
-    """Hold an exclusive lock on an incomplete upload's file; yields (fresh row, file descriptor).
-
-    The row is read again once the lock is held: another request may have written, finished or deleted the
-    upload meanwhile. A file lost from disk is created again (empty) so the upload can go on.
-    """
-    path = upload.path
-    created = False
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-            created = True
-        except FileExistsError:
-            fd = os.open(path, os.O_RDWR)
-    fresh = None
-    try:
-        _wait_for_lock(fd)
-        fresh = Upload.objects.filter(pk=upload.pk, scope=upload.scope).first()
-        if fresh is None:
-            raise _not_found()
-        yield fresh, fd
-    finally:
-        if created and (fresh is None or fresh.completed_at is not None):
-            path.unlink(missing_ok=True)  # made by us for an upload that is gone or whose file was moved
-        os.close(fd)  # releases the lock, after any transaction inside has committed
-
-
-def _wait_for_lock(fd):
-    """Take the exclusive lock, waiting up to LOCK_WAIT_SECONDS for another request to finish with it."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise TusError(423, _("Another part of this upload is still being saved; please try again "
-                                      "in a moment.")) from None
-            time.sleep(0.02)
-
-
-def _repair(upload, fd):
-    """Bring an incomplete upload's file back in line with its recorded offset (under the lock)."""
-    size = os.fstat(fd).st_size
-    if size > upload.offset:
-        # Bytes written by a request that died before recording them: the client sends them again.
-        _truncate(fd, upload.offset)
-    elif size < upload.offset:
-        logger.warning("Upload %s: file has %d bytes but %d were recorded; resuming from %d.",
-                       upload.pk, size, upload.offset, size)
-        Upload.objects.filter(pk=upload.pk).update(offset=size)
-        upload.offset = size
-
-
 # --- The view -------------------------------------------------------------------------------------------
 
 class TusUploadView(View):
@@ -288,6 +238,10 @@ class TusUploadView(View):
         select_for_update to count existing uploads without a race. ``metadata`` is the parsed
         Upload-Metadata; use clean_filename() on metadata.get("filename") for the stored name.
         """
+
+    def storage_name(self, upload):
+        """Where the finished file is kept, as a name in the footage storage; by default "uploads/<id>"."""
+        return f"uploads/{upload.id}"
 
     def upload_url(self, request, upload, **kwargs):
         """The upload's URL for the Location header; by default the creation URL plus "<id>/"."""
@@ -333,6 +287,8 @@ class TusUploadView(View):
                     response = handler(request, scope, upload_id)
         except TusError as error:
             response = error.response()
+        except (StoreBusy, UploadGone, UploadLost, StorageFull, StoreFailed) as error:
+            response = _store_refusal(error).response()
         except PermissionDenied as error:
             response = _text_response(403, str(error) or _("You are not allowed to upload here."))
         except Http404:
@@ -369,18 +325,20 @@ class TusUploadView(View):
             expires_at=now + timedelta(hours=settings.UPLOAD_EXPIRY_HOURS),
             completed_at=now if length == 0 else None,
         )
-        path = upload.path
+        upload.storage_name = self.storage_name(upload)
+        if length == 0:
+            upload.sha256 = hashlib.sha256(b"").hexdigest()
+        store = upload_store()
         try:
             with transaction.atomic():
                 self.check_creation(request, scope, length, metadata)
                 upload.save(force_insert=True)
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                store.created(upload)
                 self.upload_created(request, upload)
                 if length == 0:
                     self.upload_completed(request, upload)
         except Exception:
-            path.unlink(missing_ok=True)
+            store.discard(upload)
             raise
         response = _empty_response(201)
         response["Location"] = self.upload_url(request, upload, **kwargs)
@@ -411,11 +369,13 @@ class TusUploadView(View):
     def tus_head(self, request, scope, upload_id):
         upload = self._find(upload_id, scope)
         self._refuse_expired(upload)
-        if upload.completed_at is None and _file_size(upload.path) != upload.offset:
-            with _locked(upload) as (upload, fd):
+        store = upload_store()
+        if store.needs_repair(upload):
+            with store.writer(upload) as writer:
+                upload = writer.upload
                 self._refuse_expired(upload)
                 if upload.completed_at is None:
-                    _repair(upload, fd)
+                    writer.repair()
         response = self._offset_response(200, upload)
         response["Upload-Length"] = str(upload.length)
         if upload.metadata:
@@ -436,11 +396,12 @@ class TusUploadView(View):
         if upload.completed_at is not None:
             return self._patch_completed(request, upload, sent_offset, declared)
         self._refuse_expired(upload)
-        with _locked(upload) as (upload, fd):
+        with upload_store().writer(upload) as writer:
+            upload = writer.upload
             if upload.completed_at is not None:
                 return self._patch_completed(request, upload, sent_offset, declared)
             self._refuse_expired(upload)
-            _repair(upload, fd)
+            writer.repair()
             start = upload.offset
             if sent_offset != start:
                 raise TusError(409, _("The upload is at byte %(offset)s, not %(sent)s; resume from there.")
@@ -449,14 +410,15 @@ class TusUploadView(View):
             if declared is not None and declared > room:
                 raise self._past_the_end(upload)
             limit = min(cap, room)
-            received = self._receive(request, fd, start, limit)
+            hasher = new_hasher(upload)
+            received = writer.receive(request, limit, hasher)
             if received > limit:  # only possible without a Content-Length
                 raise self._piece_too_large(cap) if limit == cap else self._past_the_end(upload)
             if received:
                 try:
-                    upload = self._record(request, upload, start, received)
+                    upload = self._record(request, writer, received, hasher)
                 except Exception:
-                    _truncate(fd, start)
+                    writer.undo()
                     raise
         return self._offset_response(204, upload)
 
@@ -476,54 +438,27 @@ class TusUploadView(View):
                            % {"offset": upload.offset, "sent": sent_offset})
         return self._offset_response(204, upload)
 
-    def _receive(self, request, fd, start, limit):
-        """Copy the body into the file from ``start``, then fsync; returns the bytes received.
-
-        Reads at most limit + 1 bytes, 64 KiB at a time. Returns limit + 1 when the body is longer than
-        allowed, after cutting the file back to ``start``. A connection that broke mid-body (possible under
-        WSGI; daphne only calls Django once the body is complete) keeps the bytes that arrived.
-        """
-        received = 0
-        try:
-            with open(fd, "r+b", closefd=False) as file:
-                file.seek(start)
-                while received <= limit:
-                    try:
-                        chunk = request.read(min(READ_SIZE, limit + 1 - received))
-                    except UnreadablePostError:
-                        break
-                    if not chunk:
-                        break
-                    received += len(chunk)
-                    if received > limit:
-                        break
-                    file.write(chunk)
-                file.flush()
-            if received > limit:
-                _truncate(fd, start)
-            else:
-                os.fsync(fd)
-        except OSError as error:
-            _truncate(fd, start)
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                logger.error("Upload storage is full: %s", error)
-                raise TusError(507, _("The server is out of storage space; please try again later.")) from None
-            raise
-        return received
-
-    def _record(self, request, upload, start, received):
-        """Save the new offset (the bytes are on disk already); on the last byte, mark complete and call the hook."""
+    def _record(self, request, writer, received, hasher):
+        """Save the new offset (the bytes are stored already); on the last byte, mark complete and call the hook."""
+        start = writer.upload.offset
         with transaction.atomic():
-            row = Upload.objects.select_for_update().filter(pk=upload.pk).first()
+            row = Upload.objects.select_for_update().filter(pk=writer.upload.pk).first()
             if row is None:
                 raise _not_found()  # removed (expired) meanwhile
-            if row.offset != start:  # cannot happen while writers hold the file lock
+            if not writer.holds(row):
+                raise StoreBusy  # our lease ran out and another request took the upload over
+            if row.offset != start:  # cannot happen while writers hold the upload
                 raise TusError(409, _("The upload is at byte %(offset)s, not %(sent)s; resume from there.")
                                % {"offset": row.offset, "sent": start})
             row.offset = start + received
+            row.sha256_state = hasher.state() if hasher else None
+            for field, value in writer.changes.items():
+                setattr(row, field, value)
+            fields = ["offset", "completed_at", "sha256_state", "sha256", *writer.changes]
             if row.offset == row.length:
                 row.completed_at = timezone.now()
-            row.save(update_fields=["offset", "completed_at"])
+                row.sha256 = hasher.hexdigest() if hasher else ""
+            row.save(update_fields=fields)
             if row.completed_at is not None:
                 self.upload_completed(request, row)
         return row
@@ -535,30 +470,31 @@ class TusUploadView(View):
         finished = _("This upload is already complete and can no longer be cancelled here.")
         if upload.completed_at is not None:
             raise TusError(409, finished)
-        with _locked(upload) as (upload, _fd):
-            if upload.completed_at is not None:
+        store = upload_store()
+        with store.writer(upload) as writer:
+            if writer.upload.completed_at is not None:
                 raise TusError(409, finished)
             with transaction.atomic():
                 row = Upload.objects.select_for_update().filter(pk=upload.pk).first()
                 if row is None:
                     raise _not_found()
                 self.upload_terminated(request, row)
-                path = row.path
-                row.delete()
-                path.unlink(missing_ok=True)
+                Upload.objects.filter(pk=row.pk).delete()
+            store.discard(row)
         return _empty_response(204)
 
 
 # --- Expiration -----------------------------------------------------------------------------------------
 
 def delete_expired_uploads(now=None):
-    """Remove unfinished uploads past their expiry time, rows and files; returns how many were removed.
+    """Remove unfinished uploads past their expiry time, rows and stored bytes; returns how many were removed.
 
-    Also removes stray ``<uuid>.part`` files in FOOTAGE_ROOT/uploads that have no row and have not been
-    touched for UPLOAD_EXPIRY_HOURS (left by a crash between deleting a row and its file); they count too.
-    Finished uploads are never touched. Safe to run repeatedly and alongside uploads; schedule it hourly.
+    Also sweeps what a crash can leave behind without a row (files on disk, multipart uploads and staged
+    pieces in a bucket) once untouched for UPLOAD_EXPIRY_HOURS; they count too. Finished uploads are never
+    touched. Safe to run repeatedly and alongside uploads; schedule it hourly.
     """
     now = now or timezone.now()
+    store = upload_store()
     removed = 0
     expired = Upload.objects.filter(completed_at__isnull=True, expires_at__lte=now)
     for pk in list(expired.values_list("pk", flat=True)):
@@ -566,21 +502,7 @@ def delete_expired_uploads(now=None):
             upload = expired.select_for_update().filter(pk=pk).first()
             if upload is None:
                 continue  # finished or removed meanwhile
-            path = upload.path
-            upload.delete()
-            path.unlink(missing_ok=True)
-            removed += 1
-
-    folder = settings.FOOTAGE_ROOT / "uploads"
-    cutoff = (now - timedelta(hours=settings.UPLOAD_EXPIRY_HOURS)).timestamp()
-    for path in (folder.glob("*.part") if folder.is_dir() else ()):
-        try:
-            upload_id = uuid.UUID(path.stem)
-            if path.stat().st_mtime >= cutoff or Upload.objects.filter(pk=upload_id).exists():
-                continue
-            path.unlink()
-        except (ValueError, FileNotFoundError):
-            continue
-        logger.info("Removed stray upload file %s", path.name)
+            Upload.objects.filter(pk=pk).delete()  # a queryset delete leaves `upload` its id for discard()
+        store.discard(upload)
         removed += 1
-    return removed
+    return removed + store.sweep(now)

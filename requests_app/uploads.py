@@ -7,7 +7,13 @@ from django.utils.translation import gettext as _
 from portal.request_info import client_ip
 from requests_app.access import get_footage_request_for_answer
 from requests_app.models import FootageRequest
-from requests_app.submissions import can_upload, open_submissions_total, submission_create, upload_scope
+from requests_app.submissions import (
+    can_upload,
+    evidence_storage_name,
+    open_submissions_total,
+    submission_create,
+    upload_scope,
+)
 from requests_app.tus import TusError, TusUploadView, human_size
 
 
@@ -29,6 +35,9 @@ class FootageUploadView(TusUploadView):
         if total + length > settings.UPLOAD_MAX_BYTES_PER_REQUEST:
             raise TusError(413, _("All files for one request may total at most %(limit)s.") % {
                 "limit": human_size(settings.UPLOAD_MAX_BYTES_PER_REQUEST)})
+
+    def storage_name(self, upload):
+        return evidence_storage_name(upload)
 
     def upload_completed(self, request, upload):
         owner = self.footage_request.owner

@@ -1,7 +1,9 @@
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,9 +19,12 @@ from requests_app import services
 from requests_app.access import get_footage_request_for_answer, grant_session
 from requests_app.forms import DeclineForm
 from requests_app.models import AreaRequest, FootageRequest, FootageSubmission
-from requests_app.ranges import ranged_file_response
-from requests_app.submissions import evidence_path
+from requests_app.ranges import ranged_footage_response
+from requests_app.storage import footage_storage, storage_errors
+from requests_app.submissions import evidence_name
 from requests_app.tokens import token_hash
+
+logger = logging.getLogger(__name__)
 
 
 def _no_referrer(response):
@@ -166,9 +171,17 @@ def evidence_file(request, pk):
                      camera_owner=submission.footage_request.owner, target=f"submission:{submission.pk}",
                      incident_reference=submission.footage_request.area_request.incident.reference,
                      ip_address=client_ip(request), details={"sha256": submission.sha256})
-    return ranged_file_response(evidence_path(submission), range_header, download=download,
-                                filename=submission.original_name,
-                                content_type=_video_content_type(submission))
+    try:
+        return ranged_footage_response(request, footage_storage(), evidence_name(submission), download=download,
+                                       filename=submission.original_name,
+                                       content_type=_video_content_type(submission))
+    except FileNotFoundError:
+        logger.error("Evidence file of submission %s is missing from the footage storage", submission.pk)
+        raise Http404("The stored file is missing.") from None
+    except storage_errors() as error:
+        logger.error("Footage storage failed serving submission %s: %s", submission.pk, error)
+        return HttpResponse(_("The footage store is not answering; please try again in a moment."), status=503,
+                            content_type="text/plain; charset=utf-8", headers={"Retry-After": "5"})
 
 
 def _video_content_type(submission):

@@ -1,4 +1,7 @@
+import hashlib
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import factory
 from django.utils import timezone
@@ -6,6 +9,7 @@ from django.utils import timezone
 from incidents.models import Incident
 from requests_app import submissions
 from requests_app.models import FootageSubmission, Upload
+from requests_app.tests.footage import place_finished_upload
 
 
 class IncidentFactory(factory.django.DjangoModelFactory):
@@ -23,13 +27,19 @@ class IncidentFactory(factory.django.DjangoModelFactory):
 
 
 def finished_upload(footage_request, write, name="porch.mp4"):
-    upload = Upload.objects.create(scope=submissions.upload_scope(footage_request), filename=name, length=0,
-                                   expires_at=timezone.now() + timedelta(days=1))
-    upload.path.parent.mkdir(parents=True, exist_ok=True)
-    write(upload.path)
-    size = upload.path.stat().st_size
-    Upload.objects.filter(pk=upload.pk).update(length=size, offset=size, completed_at=timezone.now())
-    upload.refresh_from_db()
+    """An upload as the tus view leaves it once its last byte arrived: ``write(path)`` makes the file, which
+    goes where the footage store keeps finished bytes, with the SHA-256 received recorded on the row."""
+    upload = Upload(scope=submissions.upload_scope(footage_request), filename=name, length=0,
+                    expires_at=timezone.now() + timedelta(days=1))
+    upload.storage_name = submissions.evidence_storage_name(upload)
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / name
+        write(source)
+        upload.length = upload.offset = source.stat().st_size
+        upload.sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
+        place_finished_upload(upload, source)
+    upload.completed_at = timezone.now()
+    upload.save(force_insert=True)
     return upload
 
 

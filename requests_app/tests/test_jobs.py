@@ -11,9 +11,10 @@ from django_q.models import Schedule
 from incidents.models import Incident
 from requests_app import services
 from requests_app.models import FootageRequest, FootageSubmission
-from requests_app.submissions import evidence_path
+from requests_app.submissions import evidence_name
 from requests_app.tests.conftest import send_request_to_one_owner
 from requests_app.tests.factories import finished_upload, submit
+from requests_app.tests.footage import is_stored
 from requests_app.tests.videos import make_mp4
 
 pytestmark = pytest.mark.django_db
@@ -82,5 +83,5 @@ def test_evidence_is_kept_until_the_incident_is_closed_plus_the_retention_period
     assert services.retention_purge()["evidence_purged"] == 1
     submission.refresh_from_db()
     assert submission.status == FootageSubmission.Status.PURGED
-    assert not evidence_path(submission).exists()
+    assert not is_stored(evidence_name(submission))
     assert services.retention_purge()["evidence_purged"] == 0

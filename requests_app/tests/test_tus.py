@@ -1,5 +1,6 @@
-"""The tus 1.0.0 upload server (requests_app/tus.py): a real client (tuspy) against a live server, the protocol's
-refusals through Django's test client, a chunked body through the ASGI handler daphne uses, and locking."""
+"""The tus 1.0.0 upload server (requests_app/tus.py) with footage on disk: a real client (tuspy) against a live
+server, the protocol's refusals through Django's test client, a chunked body through the ASGI handler daphne uses,
+the disk store's files and locking. test_tus_stores.py runs uploads on the disk and S3 stores alike."""
 
 import asyncio
 import base64
@@ -24,7 +25,7 @@ from django.utils.http import parse_http_date
 from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError
 
-from requests_app import tus
+from requests_app import tus_stores
 from requests_app.models import Upload
 from requests_app.tests.tus_urls import EVENTS
 from requests_app.tus import clean_filename, delete_expired_uploads, human_size, parse_metadata
@@ -38,8 +39,8 @@ MiB = 1024 * 1024
 
 
 @pytest.fixture(autouse=True)
-def _private_storage(settings, tmp_path):
-    settings.FOOTAGE_ROOT = tmp_path / "footage"
+def _private_storage(disk_footage):
+    # The protocol, and the disk store's files; test_tus_stores.py runs uploads on both stores.
     EVENTS.clear()
     yield
     EVENTS.clear()
@@ -505,7 +506,7 @@ def test_an_upload_whose_file_was_lost_starts_again_from_zero(uploader):
 
 @pytest.mark.django_db
 def test_a_piece_waits_for_the_upload_lock_and_gives_up_with_423(uploader, monkeypatch):
-    monkeypatch.setattr(tus, "LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(tus_stores, "LOCK_WAIT_SECONDS", 0.3)
     url, upload = create_upload(uploader, 1000)
 
     with open(upload.path, "rb") as other_writer:
