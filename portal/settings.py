@@ -12,6 +12,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from portal.directories import ensure_folder
 from portal.env import env_bool, env_database, env_email, env_int, env_list, env_rate, env_redis_url, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -359,6 +360,8 @@ MEDIA_GATEWAY_PUBLISH_SECRET = env_str("MEDIA_GATEWAY_PUBLISH_SECRET", "")
 # Private storage: never under STATIC_ROOT or MEDIA_URL; files are served only through
 # permission-checked, audited views.
 FOOTAGE_ROOT = Path(env_str("FOOTAGE_ROOT", str(VAR_DIR / "footage")))
+# S3-compatible footage storage; when set, FOOTAGE_ROOT is not used and no local folder is made.
+FOOTAGE_STORAGE_URL = env_str("FOOTAGE_STORAGE_URL", "")
 UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 10 * 1024**3, minimum=1)
 UPLOAD_MAX_FILES_PER_REQUEST = env_int("UPLOAD_MAX_FILES_PER_REQUEST", 20, minimum=1)
 UPLOAD_MAX_BYTES_PER_REQUEST = env_int("UPLOAD_MAX_BYTES_PER_REQUEST", 50 * 1024**3, minimum=1)
@@ -388,3 +391,14 @@ CAD_INCIDENT_WINDOW_MINUTES = env_int("CAD_INCIDENT_WINDOW_MINUTES", 60, minimum
 CAD_RATE_LIMIT = env_rate("CAD_RATE_LIMIT", "120/min")
 # A unit not heard from for this long drops off the RTCC map.
 UNIT_STALE_MINUTES = env_int("UNIT_STALE_MINUTES", 15, minimum=1)
+
+# --- Folders ----------------------------------------------------------------------------
+# Made here: every entry point (manage.py migrate, asgi, wsgi, pytest) loads settings before opening SQLite.
+ensure_folder(VAR_DIR, variable="VAR_DIR", purpose="the portal's folder", writable=False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and DATABASES["default"]["NAME"] != ":memory:":
+    ensure_folder(Path(DATABASES["default"]["NAME"]).parent, purpose="the SQLite database's folder",
+                  variable="DATABASE_URL" if env_str("DATABASE_URL") else "VAR_DIR")
+if not REDIS_URL:
+    ensure_folder(CACHES["default"]["LOCATION"], variable="VAR_DIR", purpose="the file cache's folder")
+if not FOOTAGE_STORAGE_URL:
+    ensure_folder(FOOTAGE_ROOT, variable="FOOTAGE_ROOT", purpose="the private footage folder", private=True)
