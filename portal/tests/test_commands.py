@@ -85,3 +85,37 @@ def test_totp_code_prints_a_code_the_portal_accepts(settings):
 
     authenticator = Authenticator.objects.get(user__email="operator@example.org", type=Authenticator.Type.TOTP)
     assert TOTP(authenticator).validate_code(code)
+
+
+class StoppedProcess:
+    """A child that has already exited, so that serve returns at once."""
+
+    def poll(self):
+        return 0
+
+    def wait(self, timeout=None):
+        return 0
+
+
+@pytest.fixture
+def serve_without_children(monkeypatch):
+    monkeypatch.setattr("portal.management.commands.serve.subprocess.Popen", lambda command: StoppedProcess())
+    monkeypatch.setattr("portal.management.commands.serve.signal.signal", lambda *args: None)
+
+
+def test_serve_warns_when_emailed_links_point_at_another_address(settings, serve_without_children):
+    settings.SITE_URL = "http://127.0.0.1:8000"
+
+    output = run("serve", port="8100", stderr=io.StringIO())
+
+    assert "Portal at http://127.0.0.1:8100/" in output
+    assert "Links in e-mails point at SITE_URL=http://127.0.0.1:8000, not http://127.0.0.1:8100/" in output
+
+
+def test_serve_says_nothing_more_when_site_url_is_its_own_address(settings, serve_without_children):
+    settings.SITE_URL = "http://127.0.0.1:8100"
+
+    output = run("serve", port="8100", stderr=io.StringIO())
+
+    assert "Portal at http://127.0.0.1:8100/" in output
+    assert "SITE_URL" not in output

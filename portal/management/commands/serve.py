@@ -26,6 +26,8 @@ class Command(BaseCommand):
         processes = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"Portal at {url}  (Ctrl-C stops the web server and the task cluster)"))
+        if settings.SITE_URL.rstrip("/") != url.rstrip("/"):
+            self.stdout.write(self.style.WARNING(f"Links in e-mails point at SITE_URL={settings.SITE_URL}, not {url}"))
         stopping = False
 
         def stop(*_):
