@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine (Python 3.11+, Node 20+):
-#   make run    the portal with demo data at http://127.0.0.1:8000
+#   make run    the portal with demo data at http://127.0.0.1:8000 (make run HOST=... PORT=... to move it)
 #   make test   ruff and the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -27,7 +27,8 @@ setup: $(VENV)/.installed node_modules/.installed
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	STREAM_ALLOWED_NETWORKS=$${STREAM_ALLOWED_NETWORKS-127.0.0.1/32} $(PY) manage.py serve --host $(HOST) --port $(PORT)
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} STREAM_ALLOWED_NETWORKS=$${STREAM_ALLOWED_NETWORKS-127.0.0.1/32} \
+		$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(VENV)/bin/ruff check .

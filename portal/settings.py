@@ -12,6 +12,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from portal.directories import ensure_folder
 from portal.env import (
     env_bool,
     env_database,
@@ -406,3 +407,14 @@ CAD_INCIDENT_WINDOW_MINUTES = env_int("CAD_INCIDENT_WINDOW_MINUTES", 60, minimum
 CAD_RATE_LIMIT = env_rate("CAD_RATE_LIMIT", "120/min")
 # A unit not heard from for this long drops off the RTCC map.
 UNIT_STALE_MINUTES = env_int("UNIT_STALE_MINUTES", 15, minimum=1)
+
+# --- Folders ----------------------------------------------------------------------------
+# Made here: every entry point (manage.py migrate, asgi, wsgi, pytest) loads settings before opening SQLite.
+ensure_folder(VAR_DIR, variable="VAR_DIR", purpose="the portal's folder", writable=False)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and DATABASES["default"]["NAME"] != ":memory:":
+    ensure_folder(Path(DATABASES["default"]["NAME"]).parent, purpose="the SQLite database's folder",
+                  variable="DATABASE_URL" if env_str("DATABASE_URL") else "VAR_DIR")
+if not REDIS_URL:
+    ensure_folder(CACHES["default"]["LOCATION"], variable="VAR_DIR", purpose="the file cache's folder")
+if not _footage_s3:
+    ensure_folder(FOOTAGE_ROOT, variable="FOOTAGE_ROOT", purpose="the private footage folder", private=True)

@@ -1,4 +1,6 @@
 import io
+import signal
+import subprocess
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -85,3 +87,72 @@ def test_totp_code_prints_a_code_the_portal_accepts(settings):
 
     authenticator = Authenticator.objects.get(user__email="operator@example.org", type=Authenticator.Type.TOTP)
     assert TOTP(authenticator).validate_code(code)
+
+
+class FakeChild:
+    """A process started by serve: it stops on the terminal's Ctrl-C (unless told not to) or on a signal."""
+
+    stops_on_ctrl_c = True
+
+    def __init__(self, command):
+        self.command, self.running, self.signals = command, True, []
+
+    def poll(self):
+        return None if self.running else 0
+
+    def wait(self, timeout=None):
+        self.running = self.running and not self.stops_on_ctrl_c
+        if self.running:
+            raise subprocess.TimeoutExpired(self.command, timeout)
+        return 0
+
+    def send_signal(self, signum):
+        self.signals.append(signum)
+        self.running = False
+
+
+@pytest.fixture
+def children(monkeypatch):
+    """The processes serve starts, stand-ins that see a Ctrl-C at serve's first pause."""
+    started = []
+    monkeypatch.setattr("portal.management.commands.serve.subprocess.Popen",
+                        lambda command: started.append(FakeChild(command)) or started[-1])
+    monkeypatch.setattr("portal.management.commands.serve.signal.signal", lambda *args: None)
+
+    def ctrl_c(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("portal.management.commands.serve.time.sleep", ctrl_c)
+    return started
+
+
+def test_serve_warns_when_emailed_links_point_at_another_address(settings, children):
+    settings.SITE_URL = "http://127.0.0.1:8000"
+
+    output = run("serve", port="8100")
+
+    assert "Portal at http://127.0.0.1:8100/" in output
+    assert "Links in e-mails point at SITE_URL=http://127.0.0.1:8000, not http://127.0.0.1:8100/" in output
+
+
+def test_serve_says_nothing_more_when_site_url_is_its_own_address(settings, children):
+    settings.SITE_URL = "http://127.0.0.1:8100"
+
+    output = run("serve", port="8100")
+
+    assert "Portal at http://127.0.0.1:8100/" in output
+    assert "SITE_URL" not in output
+
+
+def test_serve_sends_no_second_ctrl_c_to_children_that_stop_on_the_first(children):
+    run("serve")
+
+    assert children and all(child.signals == [] and not child.running for child in children)
+
+
+def test_serve_interrupts_children_still_running_after_ctrl_c(children, monkeypatch):
+    monkeypatch.setattr(FakeChild, "stops_on_ctrl_c", False)
+
+    run("serve")
+
+    assert children and all(child.signals == [signal.SIGINT] for child in children)

@@ -26,6 +26,8 @@ class Command(BaseCommand):
         processes = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"Portal at {url}  (Ctrl-C stops the web server and the task cluster)"))
+        if settings.SITE_URL.rstrip("/") != url.rstrip("/"):
+            self.stdout.write(self.style.WARNING(f"Links in e-mails point at SITE_URL={settings.SITE_URL}, not {url}"))
         stopping = False
 
         def stop(*_):
@@ -41,12 +43,23 @@ class Command(BaseCommand):
                     break
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            pass
+            # Ctrl-C in a terminal reached every process of the group: a second SIGINT can land inside
+            # django-q2's signal handler, which then deadlocks and leaves the cluster's workers running.
+            wait_for(processes.values(), seconds=5)
         for process in processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
         for process in processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            if not wait_for([process], seconds=15):
                 process.kill()
+
+
+def wait_for(processes, *, seconds):
+    """Wait up to `seconds` in all for the processes to exit; True if they all did."""
+    deadline = time.monotonic() + seconds
+    try:
+        for process in processes:
+            process.wait(timeout=max(0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return False
+    return True
