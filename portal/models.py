@@ -229,7 +229,7 @@ class AuditEventQuerySet(models.QuerySet):
         from portal.audit import ACTION_LABELS
 
         return (self.filter(camera_owner=user, action__in=list(ACTION_LABELS))
-                .select_related("actor", "camera").order_by("-id"))
+                .select_related("actor").order_by("-id"))
 
     def in_chain_order(self):
         return self.order_by("id")
@@ -299,6 +299,11 @@ class AuditEvent(models.Model):
         from portal.audit import ACTION_LABELS
 
         return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def camera_ids(self):
+        """The cameras the event concerns: its camera, or the several a footage request covered."""
+        return self.details.get("camera_ids") or ([self.camera_id] if self.camera_id else [])
 
     @property
     def reason(self):
