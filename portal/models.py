@@ -308,10 +308,10 @@ class AuditEvent(models.Model):
     @property
     def reason(self):
         """The policy's reason for a decision, in the reader's language."""
-        from cameras.policy import REASONS
+        from cameras.policy import REASONS, explain
 
         code = self.details.get("code")
-        return str(REASONS[code]) if code in REASONS else self.details.get("reason", "")
+        return explain(code, self.details.get("figures")) if code in REASONS else self.details.get("reason", "")
 
     def compute_hash(self):
         canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), default=str)

@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
+from cameras.geo import destination_point
 from cameras.models import Camera
 from cameras.services import sharing_pause_all, stream_source_set
 from cameras.tests.factories import CameraFactory
@@ -130,4 +131,28 @@ def test_an_assigned_officer_finds_the_incident_and_its_live_camera_on_a_phone(
                            arg=tile.locator("[data-live-tile-media] img").element_handle())
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
     page.screenshot(path=str(screenshot_taker(page).folder / "officer-live-phone.png"), full_page=True)
+    assert errors == []
+
+
+def test_the_video_wall_says_the_active_alarm_is_beyond_the_owners_radius(
+        relay_context, relay_server, business, waivers, stream_server, operator, officer, alarm_key):
+    sign_waiver(business)
+    latitude, longitude = destination_point(LAT, LNG, 0.0, 239)
+    camera = CameraFactory(owner=business, name="Bakery door", access_level=Camera.AccessLevel.INTEGRATED,
+                           latitude=latitude, longitude=longitude,
+                           rules={"live_mode": "incident", "incident_radius_m": 200, "incident_minutes": 60})
+    stream_source_set(camera=camera, actor=business, kind="mjpeg", url=stream_server.url("/mjpeg"))
+    incident = post_alarm(relay_server, alarm_key, officer, "ALM-6003")
+    page = signed_in(relay_context(), relay_server.url, operator)
+    errors = collect_errors(page)
+
+    page.goto(f"/staff/incidents/{incident.pk}/live/")
+
+    refused = page.locator(f"#live-refused [data-refused-camera='{camera.pk}']")
+    assert ("The owner allows live viewing during an alarm or 911 event within 200 m; the active event is 239 m "
+            "away.") in refused.inner_text()
+    screenshot_taker(page)("incident-video-wall-too-far")
+    screenshot_taker(page)("incident-video-wall-too-far", phone=True)
+    page.set_viewport_size({"width": 375, "height": 812})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
     assert errors == []
