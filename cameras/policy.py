@@ -6,7 +6,8 @@ incident, and returns a Decision. It writes nothing; `cameras.services.live_acce
 it and records every decision in the audit log.
 """
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,8 @@ class Decision:
     allowed: bool
     code: str
     reason: str
+    # The numbers the reason gives ({"radius_m": 200, "distance_m": 239}), kept with the code in the audit log.
+    figures: dict = field(default_factory=dict)
 
     def __bool__(self):
         return self.allowed
@@ -46,12 +49,35 @@ REASONS = {
     "no_qualifying_incident": _(
         "Live viewing only during an alarm or 911 event near the camera, and none is active."
     ),
+    "incident_out_of_range": _(
+        "Live viewing only during an alarm or 911 event near the camera, and the active one is farther away."
+    ),
     "unknown_rule": _("The camera's rules are not understood; access refused."),
 }
+# The same reasons with their figures, when the decision has them: (code, figures needed, text).
+REASONS_WITH_FIGURES = [
+    ("incident_out_of_range", {"radius_m", "distance_m"}, _(
+        "The owner allows live viewing during an alarm or 911 event within %(radius_m)s m; the active event is "
+        "%(distance_m)s m away.")),
+    ("incident_out_of_range", {"radius_m"}, _(
+        "The owner allows live viewing during an alarm or 911 event within %(radius_m)s m; the active event is "
+        "farther away.")),
+    ("no_qualifying_incident", {"radius_m"}, _(
+        "The owner allows live viewing during an alarm or 911 event within %(radius_m)s m; none is active.")),
+]
 
 
-def _deny(code):
-    return Decision(False, code, str(REASONS[code]))
+def explain(code, figures=None):
+    """A decision's reason in the reader's language, with its figures when they are known."""
+    figures = figures or {}
+    for candidate, needed, text in REASONS_WITH_FIGURES:
+        if candidate == code and needed <= figures.keys():
+            return str(text) % figures
+    return str(REASONS.get(code, code))
+
+
+def _deny(code, figures=None):
+    return Decision(False, code, explain(code, figures), figures or {})
 
 
 def _allow(code):
@@ -89,20 +115,39 @@ def evaluate_live_access(camera, viewer, at, incident=None):
     if rules.live_mode == rules.LiveMode.INCIDENT:
         if incident_qualifies(rules, camera, incident, at):
             return _allow("incident_nearby")
-        return _deny("no_qualifying_incident")
+        return _incident_refusal(rules, camera, incident, at)
     return _deny("unknown_rule")
 
 
 def incident_qualifies(rules, camera, incident, at):
+    return incident_active(rules, incident, at) and _distance_m(camera, incident) <= rules.incident_radius_m
+
+
+def incident_active(rules, incident, at):
+    """Is `incident` an open alarm or 911 event, within the owner's minutes of it at `at`?"""
     if incident is None or getattr(incident, "kind", None) not in EMERGENCY_KINDS:
         return False
     if getattr(incident, "status", "open") == "closed":  # dispatch closed the call: the event is over
         return False
     started = incident.occurred_at
-    if not (started <= at < started + timedelta(minutes=rules.incident_minutes)):
-        return False
-    distance = haversine_m(camera.latitude, camera.longitude, incident.latitude, incident.longitude)
-    return distance <= rules.incident_radius_m
+    return started <= at < started + timedelta(minutes=rules.incident_minutes)
+
+
+def _distance_m(camera, incident):
+    return haversine_m(camera.latitude, camera.longitude, incident.latitude, incident.longitude)
+
+
+def _incident_refusal(rules, camera, incident, at):
+    """No alarm or 911 event is active at all, or one is, beyond the owner's radius (and how far)."""
+    figures = {"radius_m": rules.incident_radius_m}
+    if not incident_active(rules, incident, at):
+        return _deny("no_qualifying_incident", figures)
+    # For a camera shown approximately, its distance from a known place would narrow down where it is.
+    if rules.location_precision != rules.Precision.APPROXIMATE:
+        distance = _distance_m(camera, incident)
+        # Whole metres, but never rounded down to the radius it exceeds.
+        figures["distance_m"] = round(distance) if round(distance) > rules.incident_radius_m else math.ceil(distance)
+    return _deny("incident_out_of_range", figures)
 
 
 def access_ends_at(camera, at, incident=None, zone=None):

@@ -232,6 +232,7 @@ def live_access_check(*, camera, viewer, at=None, incident=None, ip_address=None
         action="live.access", actor=viewer, camera=camera, target=f"camera:{camera.pk}", ip_address=ip_address,
         outcome=AuditEvent.Outcome.ALLOWED if decision.allowed else AuditEvent.Outcome.DENIED,
         incident_reference=getattr(incident, "reference", "") or "",
-        details={"code": decision.code, "reason": decision.reason},
+        details={"code": decision.code, "reason": decision.reason,
+                 **({"figures": decision.figures} if decision.figures else {})},
     )
     return decision

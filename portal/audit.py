@@ -39,12 +39,20 @@ def _lock_chain():
 
 
 @transaction.atomic
-def audit_record(*, action, outcome=AuditEvent.Outcome.DONE, actor=None, camera=None, camera_owner=None,
-                 target="", incident_reference="", ip_address=None, details=None):
+def audit_record(*, action, outcome=AuditEvent.Outcome.DONE, actor=None, camera=None, cameras=None,
+                 camera_owner=None, target="", incident_reference="", ip_address=None, details=None):
     """Append one event to the chain and return it.
 
     `camera_owner` (default: the camera's owner) decides whose access log shows the event.
+    `cameras`, for an event about whatever cameras a footage request covered: one is stored as
+    `camera`, several by id in details["camera_ids"], which the hash covers like the rest.
     """
+    if cameras is not None:
+        cameras = list(cameras)
+        if len(cameras) == 1:
+            camera = cameras[0]
+        elif cameras:
+            details = {**(details or {}), "camera_ids": sorted(each.pk for each in cameras)}
     _lock_chain()
     last = AuditEvent.objects.in_chain_order().only("hash").last()
     event = AuditEvent(
@@ -63,6 +71,20 @@ def audit_record(*, action, outcome=AuditEvent.Outcome.DONE, actor=None, camera=
     event.hash = event.compute_hash()
     event.save(force_insert=True)
     return event
+
+
+def audit_events_with_camera_names(events, *, owner):
+    """`events` as a list, each with `camera_names` (of the cameras it concerns that `owner` still
+    has, in one query for all) and `removed_cameras` (how many of them were deleted since)."""
+    from cameras.models import Camera
+
+    events = list(events)
+    wanted = {pk for event in events for pk in event.camera_ids}
+    names = dict(Camera.objects.filter(owner=owner, pk__in=wanted).values_list("pk", "name"))
+    for event in events:
+        event.camera_names = sorted(names[pk] for pk in event.camera_ids if pk in names)
+        event.removed_cameras = sum(pk not in names for pk in event.camera_ids)
+    return events
 
 
 def _actor_label(actor):

@@ -229,7 +229,7 @@ class AuditEventQuerySet(models.QuerySet):
         from portal.audit import ACTION_LABELS
 
         return (self.filter(camera_owner=user, action__in=list(ACTION_LABELS))
-                .select_related("actor", "camera").order_by("-id"))
+                .select_related("actor").order_by("-id"))
 
     def in_chain_order(self):
         return self.order_by("id")
@@ -301,12 +301,17 @@ class AuditEvent(models.Model):
         return ACTION_LABELS.get(self.action, self.action)
 
     @property
+    def camera_ids(self):
+        """The cameras the event concerns: its camera, or the several a footage request covered."""
+        return self.details.get("camera_ids") or ([self.camera_id] if self.camera_id else [])
+
+    @property
     def reason(self):
         """The policy's reason for a decision, in the reader's language."""
-        from cameras.policy import REASONS
+        from cameras.policy import REASONS, explain
 
         code = self.details.get("code")
-        return str(REASONS[code]) if code in REASONS else self.details.get("reason", "")
+        return explain(code, self.details.get("figures")) if code in REASONS else self.details.get("reason", "")
 
     def compute_hash(self):
         canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), default=str)

@@ -17,6 +17,7 @@ from cameras.forms import PauseForm
 from cameras.models import Camera
 from portal import health
 from portal.access import owner_required, staff_required
+from portal.audit import audit_events_with_camera_names
 from portal.forms import ProfileForm, StaffProfileForm, WaiverSignForm
 from portal.models import AuditEvent, OutboxEmail, User, Waiver, WaiverSignature
 from portal.request_info import client_ip, user_agent
@@ -92,8 +93,9 @@ def waiver_signature(request, pk):
 
 @owner_required
 def access_log(request):
-    events = AuditEvent.objects.for_owner(request.user).exclude(actor=request.user)
-    return render(request, "portal/access_log.html", {"events": events[:500]})
+    events = AuditEvent.objects.for_owner(request.user).exclude(actor=request.user)[:500]
+    return render(request, "portal/access_log.html",
+                  {"events": audit_events_with_camera_names(events, owner=request.user)})
 
 
 @owner_required

@@ -95,6 +95,11 @@ class FootageRequest(models.Model):
     def __str__(self):
         return f"Footage request #{self.pk} to {self.owner}"
 
+    def audit_subject(self):
+        """audit_record() arguments for an event about this request or its footage: the owner's log
+        shows it, naming the cameras asked about (an upload answers the request, not one camera)."""
+        return {"camera_owner": self.owner, "cameras": self.cameras.all()}
+
 
 class Upload(models.Model):
     """A resumable (tus) upload in progress or finished, stored in private storage."""

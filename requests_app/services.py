@@ -251,7 +251,8 @@ def _publish_status(footage_request):
 
 
 def _audit_answer(footage_request, action, ip_address, **extra):
-    audit_record(action=action, actor=footage_request.owner, target=f"footage_request:{footage_request.pk}",
+    audit_record(action=action, actor=footage_request.owner, **footage_request.audit_subject(),
+                 target=f"footage_request:{footage_request.pk}",
                  incident_reference=footage_request.area_request.incident.reference, ip_address=ip_address, **extra)
 
 
@@ -350,11 +351,13 @@ def retention_purge(*, now=None):
     purged = 0
     old_incidents = Incident.objects.filter(status=Incident.Status.CLOSED,
                                             closed_at__lte=now - timedelta(days=settings.EVIDENCE_RETENTION_DAYS))
-    for submission in FootageSubmission.objects.filter(status=FootageSubmission.Status.ACCEPTED,
-                                                       footage_request__area_request__incident__in=old_incidents):
+    for submission in (FootageSubmission.objects.select_related("footage_request__owner")
+                       .filter(status=FootageSubmission.Status.ACCEPTED,
+                               footage_request__area_request__incident__in=old_incidents)):
         footage_storage().delete(evidence_name(submission))
         FootageSubmission.objects.filter(pk=submission.pk).update(status=FootageSubmission.Status.PURGED)
         audit_record(action="footage.purged", target=f"submission:{submission.pk}",
+                     **submission.footage_request.audit_subject(),
                      details={"sha256": submission.sha256, "rule": "evidence_retention"})
         purged += 1
     return {"requests": requests_gone, "rejected_files": rejected_gone, "evidence_purged": purged}

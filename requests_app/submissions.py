@@ -44,7 +44,8 @@ def submission_create(*, footage_request, upload, uploader=None, ip_address=None
         footage_request=footage_request, upload=upload, original_name=upload.filename or _("video"),
         stored_name=name.removeprefix(f"{EVIDENCE_FOLDER}/"), size=upload.length, uploader=uploader,
         ip_address=ip_address)
-    audit_record(action="footage.uploaded", actor=uploader, target=f"submission:{submission.pk}",
+    audit_record(action="footage.uploaded", actor=uploader, **footage_request.audit_subject(),
+                 target=f"submission:{submission.pk}",
                  incident_reference=footage_request.area_request.incident.reference, ip_address=ip_address,
                  details={"name": submission.original_name, "size": submission.size,
                           "sha256_received": upload.sha256})
@@ -92,6 +93,7 @@ def submission_process(*, submission_id):
         if submission.upload_id:
             Upload.objects.filter(pk=submission.upload_id).delete()
         audit_record(action="footage.accepted", target=f"submission:{submission.pk}",
+                     **submission.footage_request.audit_subject(),
                      incident_reference=submission.footage_request.area_request.incident.reference,
                      details={"sha256": digest, "size": submission.size, **facts.as_dict()})
         transaction.on_commit(lambda: _email_owner(submission, accepted=True))
@@ -134,6 +136,7 @@ def _reject(submission, name, reason):
         if submission.upload_id:
             Upload.objects.filter(pk=submission.upload_id).delete()
         audit_record(action="footage.rejected", target=f"submission:{submission.pk}",
+                     **submission.footage_request.audit_subject(),
                      incident_reference=submission.footage_request.area_request.incident.reference,
                      details={"reason": reason})
         transaction.on_commit(lambda: _email_owner(submission, accepted=False))

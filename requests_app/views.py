@@ -168,7 +168,7 @@ def evidence_file(request, pk):
     range_header = request.headers.get("Range", "")
     if download or not range_header or range_header.startswith("bytes=0-"):
         audit_record(action="footage.downloaded" if download else "footage.viewed", actor=request.user,
-                     camera_owner=submission.footage_request.owner, target=f"submission:{submission.pk}",
+                     **submission.footage_request.audit_subject(), target=f"submission:{submission.pk}",
                      incident_reference=submission.footage_request.area_request.incident.reference,
                      ip_address=client_ip(request), details={"sha256": submission.sha256})
     try:
@@ -201,7 +201,7 @@ def custody_report(request, pk):
     targets = [f"submission:{submission.pk}", f"footage_request:{footage_request.pk}",
                f"area_request:{footage_request.area_request_id}"]
     events = AuditEvent.objects.filter(target__in=targets).select_related("actor").order_by("id")
-    audit_record(action="footage.custody_report", actor=request.user, camera_owner=footage_request.owner,
+    audit_record(action="footage.custody_report", actor=request.user, **footage_request.audit_subject(),
                  target=f"submission:{submission.pk}", ip_address=client_ip(request),
                  incident_reference=footage_request.area_request.incident.reference)
     return render(request, "requests_app/custody_report.html",

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cameras.geo import haversine_m
 from cameras.models import Camera, SharingRules
-from cameras.policy import evaluate_live_access, in_schedule
+from cameras.policy import EMERGENCY_KINDS, evaluate_live_access, explain, in_schedule
 from cameras.tests.factories import CameraFactory
 from portal.tests.factories import OwnerFactory
 
@@ -65,8 +66,16 @@ TABLE = [
     ("incident mode without an incident", ON_INCIDENT, "operator", None, False, "no_qualifying_incident"),
     ("incident mode, alarm nearby", ON_INCIDENT, "operator", alarm(150), True, "incident_nearby"),
     ("incident mode, 911 call nearby", ON_INCIDENT, "operator", alarm(150, kind="911"), True, "incident_nearby"),
-    ("incident mode, alarm too far", ON_INCIDENT, "operator", alarm(250), False, "no_qualifying_incident"),
+    ("incident mode, alarm too far", ON_INCIDENT, "operator", alarm(250), False, "incident_out_of_range"),
+    ("incident mode, 911 call too far", ON_INCIDENT, "operator", alarm(250, kind="911"), False,
+     "incident_out_of_range"),
+    ("incident mode, alarm just outside", ON_INCIDENT, "operator", alarm(200.5), False, "incident_out_of_range"),
+    ("incident mode, alarm on the edge", ON_INCIDENT, "operator", alarm(199.5), True, "incident_nearby"),
     ("incident mode, alarm over", ON_INCIDENT, "operator", alarm(minutes_ago=31), False, "no_qualifying_incident"),
+    ("incident mode, alarm too far and over", ON_INCIDENT, "operator", alarm(250, minutes_ago=31), False,
+     "no_qualifying_incident"),
+    ("incident mode, a burglary report too far", ON_INCIDENT, "operator", alarm(250, kind="burglary"), False,
+     "no_qualifying_incident"),
     ("incident mode, alarm not yet", ON_INCIDENT, "operator", alarm(minutes_ago=-1), False,
      "no_qualifying_incident"),
     ("incident mode, a burglary report is not an alarm", ON_INCIDENT, "operator", alarm(kind="burglary"), False,
@@ -89,6 +98,33 @@ def test_every_decision_explains_itself_in_words(operator):
     decision = evaluate_live_access(camera(live_mode="never"), operator, NOW)
 
     assert decision.reason == "The owner does not allow live viewing."
+
+
+APPROXIMATE = {**ON_INCIDENT, "location_precision": SharingRules.Precision.APPROXIMATE}
+WITHIN_200 = "The owner allows live viewing during an alarm or 911 event within 200 m"
+REASON_TABLE = [
+    # (description, camera kwargs, incident, reason, figures)
+    ("no event at all", ON_INCIDENT, None, f"{WITHIN_200}; none is active.", {"radius_m": 200}),
+    ("an event that is over", ON_INCIDENT, alarm(150, minutes_ago=31), f"{WITHIN_200}; none is active.",
+     {"radius_m": 200}),
+    ("an event too far", ON_INCIDENT, alarm(239), f"{WITHIN_200}; the active event is 239 m away.",
+     {"radius_m": 200, "distance_m": 239}),
+    ("an event too far by less than a metre", ON_INCIDENT, alarm(200.3),
+     f"{WITHIN_200}; the active event is 201 m away.", {"radius_m": 200, "distance_m": 201}),
+    # The distance to a known place would narrow down where a camera shown approximately is.
+    ("an approximate camera's event too far", APPROXIMATE, alarm(239), f"{WITHIN_200}; the active event is "
+     "farther away.", {"radius_m": 200}),
+]
+
+
+@pytest.mark.parametrize(("description", "camera_kwargs", "incident", "reason", "figures"), REASON_TABLE,
+                         ids=[row[0] for row in REASON_TABLE])
+def test_incident_mode_says_whether_an_event_is_active_and_how_far(operator, description, camera_kwargs, incident,
+                                                                     reason, figures):
+    decision = evaluate_live_access(camera(**camera_kwargs), operator, NOW, incident)
+
+    assert (decision.allowed, decision.reason, decision.figures) == (False, reason, figures)
+    assert explain(decision.code, decision.figures) == reason
 
 
 # --- Schedules, in the city's time zone (America/New_York) ------------------------------------
@@ -188,6 +224,21 @@ def test_viewers_without_the_live_permission_are_never_allowed(oversight, reside
 
     assert not evaluate_live_access(subject, oversight, at, incident).allowed
     assert not evaluate_live_access(subject, resident, at, incident).allowed
+
+
+@property_settings
+@given(at=moments, incident=incidents, radius=st.integers(10, 5000))
+def test_incident_mode_blames_the_distance_only_for_an_active_event_beyond_the_radius(operator, at, incident,
+                                                                                      radius):
+    decision = evaluate_live_access(camera(**{**ON_INCIDENT, "incident_radius_m": radius}), operator, at, incident)
+
+    active = (incident is not None and incident.kind in EMERGENCY_KINDS
+              and incident.occurred_at <= at < incident.occurred_at + timedelta(minutes=30))
+    beyond = incident is not None and haversine_m(LAT, LNG, incident.latitude, incident.longitude) > radius
+    assert decision.allowed is (active and not beyond)
+    assert (decision.code == "incident_out_of_range") is (active and beyond)
+    if decision.code == "incident_out_of_range":
+        assert decision.figures["distance_m"] > radius
 
 
 @property_settings

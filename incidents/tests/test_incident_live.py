@@ -122,3 +122,34 @@ def test_only_the_wall_is_a_place_to_return_to(client, login, operator, incident
     response = client.post(f"/staff/incidents/{incident.pk}/requests/", {"return_to": "https://evil.example/"})
 
     assert response["Location"] == f"/staff/incidents/{incident.pk}/"
+
+
+def refused_reasons(response):
+    return {camera["name"]: (camera["reason"], round(camera["distance_m"])) for camera in response.context["refused"]}
+
+
+def test_the_wall_says_when_the_active_event_is_beyond_the_owners_radius(client, login, operator, incident,
+                                                                         signed_business):
+    named_camera(signed_business, "Bakery door", metres_north=239, live_mode="incident", incident_radius_m=200,
+                 incident_minutes=60)
+    login(client, operator)
+
+    response = client.get(f"/staff/incidents/{incident.pk}/live/")
+
+    reason = ("The owner allows live viewing during an alarm or 911 event within 200 m; the active event is 239 m "
+              "away.")
+    assert refused_reasons(response) == {"Bakery door": (reason, 239)}
+    assert reason in response.content.decode()
+    event = AuditEvent.objects.get(action="live.wall")
+    assert event.details["refused"] == {str(response.context["refused"][0]["id"]): "incident_out_of_range"}
+
+
+def test_the_wall_says_when_no_alarm_or_911_event_is_active(client, login, operator, signed_business):
+    burglary = IncidentFactory(latitude=LAT, longitude=LNG)  # reported by staff: not an alarm or a 911 call
+    named_camera(signed_business, "Bakery door", metres_north=150, live_mode="incident", incident_radius_m=200)
+    login(client, operator)
+
+    response = client.get(f"/staff/incidents/{burglary.pk}/live/")
+
+    assert refused_reasons(response) == {"Bakery door": (
+        "The owner allows live viewing during an alarm or 911 event within 200 m; none is active.", 150)}

@@ -123,6 +123,28 @@ def test_the_owner_reads_who_accessed_their_cameras(client, business, other_owne
     assert "Dana Reyes" not in client.get(reverse("portal:access_log")).content.decode()
 
 
+def test_the_owner_reads_how_far_an_event_was_from_a_camera_it_did_not_open(client, business, operator, waivers,
+                                                                             login):
+    from cameras.geo import destination_point
+    from incidents.models import Incident
+    from requests_app.tests.factories import IncidentFactory
+
+    sign_waiver(business)
+    camera = CameraFactory(owner=business, name="Shop door", access_level=Camera.AccessLevel.INTEGRATED,
+                           rules={"live_mode": "incident", "incident_radius_m": 200, "incident_minutes": 60})
+    latitude, longitude = destination_point(camera.latitude, camera.longitude, 0.0, 239)
+    alarm = IncidentFactory(source=Incident.Source.ALARM, external_id="A-7", latitude=latitude, longitude=longitude)
+
+    decision = live_access_check(camera=camera, viewer=operator, at=alarm.window_start, incident=alarm)
+    login(client, business)
+
+    event = AuditEvent.objects.get(action="live.access")
+    assert event.details["figures"] == {"radius_m": 200, "distance_m": 239} == decision.figures
+    assert ("The owner allows live viewing during an alarm or 911 event within 200 m; the active event is 239 m "
+            "away.") in client.get(reverse("portal:access_log")).content.decode()
+    assert audit_verify().ok
+
+
 def test_the_log_keeps_access_to_a_camera_the_owner_removed(client, business, operator, waivers, login):
     sign_waiver(business)
     camera = CameraFactory(owner=business, access_level=Camera.AccessLevel.INTEGRATED)

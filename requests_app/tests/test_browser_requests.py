@@ -4,13 +4,16 @@ import re
 
 import pytest
 
+from cameras.services import camera_delete
 from cameras.tests.factories import CameraFactory
 from conftest import collect_errors, screenshot_taker
 from portal.models import OutboxEmail
-from portal.tests.browser_helpers import staff_sign_in
+from portal.tests.browser_helpers import PASSWORD as OWNER_PASSWORD
+from portal.tests.browser_helpers import sign_in, staff_sign_in
 from portal.tests.factories import PASSWORD, OwnerFactory, sign_waiver
 from requests_app.models import FootageRequest
-from requests_app.tests.factories import IncidentFactory
+from requests_app.tests.factories import IncidentFactory, finished_upload, submit
+from requests_app.tests.videos import make_mp4
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,8 +70,6 @@ def test_end_to_end_an_incident_a_request_an_upload_and_the_evidence(browser, as
                                                                      waivers, tmp_path):
     import hashlib
 
-    from requests_app.tests.videos import make_mp4
-
     page = asgi_page
     console_errors = collect_errors(page)
     owner = OwnerFactory(email="owner@example.org", full_name="Olga Owner")
@@ -110,3 +111,45 @@ def test_end_to_end_an_incident_a_request_an_upload_and_the_evidence(browser, as
     download = page.request.get(page.locator("a", has_text="Download").get_attribute("href"))
     assert hashlib.sha256(download.body()).hexdigest() == hashlib.sha256(video.read_bytes()).hexdigest()
     assert console_errors == [] and owner_errors == []
+
+
+@pytest.fixture
+def no_channel_layer(settings):
+    """For tests with no page listening on a socket: the browser's event loop owns this thread, so
+    events sent from it (async_to_sync) would fail."""
+    settings.CHANNEL_LAYERS = {}
+
+
+def test_the_owner_reads_which_camera_the_footage_police_looked_at_came_from(
+        no_channel_layer, page, approved_request, operator, client, login, django_capture_on_commit_callbacks,
+        screenshot, console_errors):
+    owner = approved_request.owner
+    owner.set_password(OWNER_PASSWORD)
+    owner.save()
+    camera = approved_request.cameras.get()
+    camera.name = "Porch camera"
+    camera.save()
+    second = CameraFactory(owner=owner, name="Driveway camera")
+    approved_request.cameras.add(second)
+    evidence = submit(approved_request, finished_upload(approved_request, lambda path: make_mp4(path, seconds=1)),
+                      django_capture_on_commit_callbacks)
+    login(client, operator)
+    client.get(f"/staff/evidence/{evidence.pk}/file/")
+    client.get(f"/staff/evidence/{evidence.pk}/file/", {"download": "1"})
+    client.get(f"/staff/evidence/{evidence.pk}/custody/")
+    sign_in(page, owner.email)
+
+    page.goto("/access-log/")
+
+    downloaded = page.get_by_role("row").filter(has_text="Footage downloaded")
+    assert "Driveway camera, Porch camera" in downloaded.inner_text()
+    assert "a removed camera" not in page.locator("tbody").inner_text()
+    screenshot("access-log-footage")
+    screenshot("access-log-footage", phone=True)
+    camera_delete(camera=second, actor=owner)
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.reload()
+    assert "Porch camera, a removed camera" in downloaded.inner_text()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    screenshot("access-log-footage-removed", phone=True)
+    assert console_errors == []

@@ -1,7 +1,12 @@
 import hashlib
+import re
 
 import pytest
 
+from cameras.models import Camera
+from cameras.services import camera_delete
+from cameras.tests.factories import CameraFactory
+from portal.audit import audit_verify
 from portal.models import AuditEvent
 from requests_app.models import FootageSubmission
 from requests_app.tests.factories import finished_upload, submit
@@ -96,3 +101,63 @@ def test_officers_see_in_the_admin_only_the_footage_of_their_incidents(client, e
     evidence.footage_request.area_request.incident.assigned_officers.add(officer)
 
     assert evidence.sha256 in client.get("/admin/requests_app/footagesubmission/").content.decode()
+
+
+def access_log_rows(client):
+    """The owner's access log as (what, camera) pairs, newest first."""
+    page = client.get("/access-log/").content.decode()
+    rows = re.findall(r"<tr>(.*?)</tr>", page.split("<tbody>", 1)[-1], re.S)
+
+    def cell(row, label):
+        return re.sub(r"<[^>]+>", "", re.search(rf'data-label="{label}">(.*?)</td>', row, re.S).group(1)).strip()
+
+    return [(cell(row, "What"), cell(row, "Camera")) for row in rows]
+
+
+def look_at_the_evidence(client, evidence, staff, login):
+    login(client, staff)
+    client.get(f"/staff/evidence/{evidence.pk}/file/")
+    client.get(f"/staff/evidence/{evidence.pk}/file/", {"download": "1"})
+    client.get(f"/staff/evidence/{evidence.pk}/custody/")
+    client.logout()
+
+
+FOOTAGE_ACTIONS = ["Chain-of-custody report opened", "Footage downloaded", "Footage viewed"]
+
+
+def test_the_owners_access_log_names_the_camera_the_footage_came_from(client, evidence, operator, login):
+    owner = evidence.footage_request.owner
+    camera = evidence.footage_request.cameras.get()
+    Camera.objects.filter(pk=camera.pk).update(name="Porch camera")
+    look_at_the_evidence(client, evidence, operator, login)
+    login(client, owner)
+
+    rows = access_log_rows(client)
+
+    assert rows[:3] == [(action, "Porch camera") for action in FOOTAGE_ACTIONS]
+    footage_events = AuditEvent.objects.filter(action__startswith="footage.")
+    assert {event.action for event in footage_events} == {
+        "footage.uploaded", "footage.accepted", "footage.viewed", "footage.downloaded", "footage.custody_report"}
+    assert {(event.camera_id, event.camera_owner_id) for event in footage_events} == {(camera.pk, owner.pk)}
+    camera_delete(camera=camera, actor=owner)
+    assert access_log_rows(client)[:3] == [(action, "a removed camera") for action in FOOTAGE_ACTIONS]
+    assert audit_verify().ok
+
+
+def test_footage_of_a_request_for_several_cameras_names_each_of_them(client, evidence, operator, login):
+    footage_request = evidence.footage_request
+    owner = footage_request.owner
+    first = footage_request.cameras.get()
+    Camera.objects.filter(pk=first.pk).update(name="Porch camera")
+    second = CameraFactory(owner=owner, name="Driveway camera")
+    footage_request.cameras.add(second)
+    look_at_the_evidence(client, evidence, operator, login)
+    login(client, owner)
+
+    assert access_log_rows(client)[:3] == [(action, "Driveway camera, Porch camera") for action in FOOTAGE_ACTIONS]
+    event = AuditEvent.objects.get(action="footage.downloaded")
+    assert (event.camera_id, event.camera_owner, event.details["camera_ids"]) == (
+        None, owner, sorted([first.pk, second.pk]))
+    camera_delete(camera=second, actor=owner)
+    assert access_log_rows(client)[:3] == [(action, "Porch camera, a removed camera") for action in FOOTAGE_ACTIONS]
+    assert audit_verify().ok

@@ -16,16 +16,6 @@
     return input ? input.value : "";
   }
 
-  // HH:MM in the city's time zone (the tile's data-time-zone), whatever the device's own.
-  function clock(iso, timeZone) {
-    const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-    try {
-      return new Intl.DateTimeFormat(undefined, { ...options, timeZone: timeZone || undefined }).format(new Date(iso));
-    } catch (error) {
-      return new Intl.DateTimeFormat(undefined, options).format(new Date(iso));
-    }
-  }
-
   function loadHls(src) {
     if (window.Hls) return Promise.resolve(window.Hls);
     if (!hlsLoading) {
@@ -88,7 +78,7 @@
 
     showAllowance(answer) {
       let message = answer.reason || "";
-      if (answer.ends_at) message += ` (${this.text("textUntil", "until")} ${clock(answer.ends_at, this.element.dataset.timeZone)})`;
+      if (answer.ends_at) message += ` (${this.text("textUntil", "until")} ${window.portalClock(answer.ends_at)})`;
       this.setState("playing", message);
     }
 

@@ -107,12 +107,12 @@
       field("title").textContent = incident.title;
       field("priority").textContent = incident.priority_label;
       field("priority").classList.add(PRIORITY_CLASS[incident.priority] || "text-bg-secondary");
-      field("address").textContent = incident.address || "";
+      field("address").textContent = incident.address || text.textNoAddress;
       field("reference").textContent = incident.reference;
       field("source").textContent = incident.source_label;
       const time = field("time");
       time.dateTime = incident.occurred_at;
-      time.textContent = new Date(incident.occurred_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      time.textContent = window.portalClock(incident.occurred_at);
       return item;
     }
 
