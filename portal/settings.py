@@ -248,7 +248,9 @@ USE_TZ = True
 
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Container images collect static files at build time outside VAR_DIR (a volume), so that an
+# upgraded image's files are not hidden by the previous release's copy in the volume.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/bootstrap", BASE_DIR / "node_modules/bootstrap/dist"),
@@ -307,7 +309,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Plain HTTP on the private network: the load balancer's health check, and the media gateway's
+    # authentication hook (MediaMTX posts to it without X-Forwarded-Proto: a redirect would refuse every viewer).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^api/v1/media-auth/$"]
 
 # The tile server's origin, with Leaflet's {s} sub-domain placeholder as a CSP wildcard.
 _tiles = urlsplit(MAP_TILES_URL) if MAP_TILES_URL else None

@@ -7,17 +7,13 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_database, env_email, env_int, env_list, env_rate, env_redis_url
+from portal.tests.deploy_files import production_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PRODUCTION = {
-    "DEBUG": "0",
-    "SECRET_KEY": "k7#Qz9!vX2@mL4$wR8^tY1&uI6*oP3(aS5)dF0-gH7+jK2=lZ9~xC4",
-    "ALLOWED_HOSTS": "cameras.city.example",
-    "DATABASE_URL": "postgres://portal@db.city.example:5432/portal",
-    "REDIS_URL": "redis://cache.city.example:6379/0",
-    "EMAIL_URL": "smtp+tls://portal:secret@mail.city.example:587",
-}
+# What the documentation tells a city to run: compose.yaml's settings for web, from
+# deploy/portal.env.example with its blanks (the secrets) filled in.
+PRODUCTION = production_environment()
 
 
 def run_manage(*args, env):

@@ -45,12 +45,19 @@ def _free_ports(count):
 
 
 class S3Server:
-    def __init__(self, bucket="footage-test", volume_size_mb=64):
-        """volume_size_mb: SeaweedFS's volume size; small keeps a test server small, benchmarks want larger."""
+    def __init__(self, bucket="footage-test", volume_size_mb=64, limited_actions=None):
+        """volume_size_mb: SeaweedFS's volume size; small keeps a test server small, benchmarks want larger.
+
+        limited_actions: also create a second identity allowed only these actions (e.g. ["Read:footage"]), whose
+        keys are ``limited_access_key`` and ``limited_secret_key``; the first identity may do anything.
+        """
         self.bucket = bucket
         self.volume_size_mb = volume_size_mb
         self.access_key = "portal-" + secrets.token_hex(6)
         self.secret_key = secrets.token_urlsafe(24)
+        self.limited_actions = limited_actions
+        self.limited_access_key = "limited-" + secrets.token_hex(6)
+        self.limited_secret_key = secrets.token_urlsafe(24)
         self.folder = None
         self.process = None
         self.endpoint = None
@@ -62,9 +69,12 @@ class S3Server:
         self.folder = Path(tempfile.mkdtemp(prefix="portal-s3-"))
         (self.folder / "data").mkdir()
         config = self.folder / "s3.json"
-        config.write_text(json.dumps({"identities": [{
-            "name": "portal", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+        identities = [{"name": "portal", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                       "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]
+        if self.limited_actions is not None:
+            identities.append({"name": "limited", "actions": list(self.limited_actions), "credentials": [
+                {"accessKey": self.limited_access_key, "secretKey": self.limited_secret_key}]})
+        config.write_text(json.dumps({"identities": identities}))
         ports = iter(_free_ports(2 * len(_COMPONENTS)))
         arguments = []
         for component in _COMPONENTS:
@@ -118,11 +128,13 @@ class S3Server:
         self.stop()
         raise RuntimeError(f"SeaweedFS did not become ready ({last_error}); its log ends:\n{log}")
 
-    def storage_options(self, location=""):
-        """OPTIONS for the portal's S3FootageStorage (settings.STORAGES["footage"]) on this server."""
+    def storage_options(self, location="", *, limited=False):
+        """OPTIONS for the portal's S3FootageStorage (settings.STORAGES["footage"]) on this server, signed by
+        the first identity, or with limited=True by the one allowed only ``limited_actions``."""
         return {"bucket_name": self.bucket, "location": location, "endpoint_url": self.endpoint,
-                "region_name": "us-east-1", "addressing_style": "path", "access_key": self.access_key,
-                "secret_key": self.secret_key}
+                "region_name": "us-east-1", "addressing_style": "path",
+                "access_key": self.limited_access_key if limited else self.access_key,
+                "secret_key": self.limited_secret_key if limited else self.secret_key}
 
     def storage_url_environment(self, location=""):
         """The environment variables that point a portal process at this server."""
