@@ -77,3 +77,41 @@ class RssSampler(threading.Thread):
     def stop(self):
         self.halt.set()
         self.join(5)
+
+
+def process_tree(pid):
+    """pid and all its descendants (from /proc/<pid>/task/*/children)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the process or thread ended meanwhile
+    return found
+
+
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far (utime + stime from /proc/<pid>/stat); 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu():
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat; idle and iowait are not busy."""
+    with open("/proc/stat") as stat:
+        values = [int(value) for value in stat.readline().split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def busy_cpus(before, after):
+    """How many CPUs were busy on average between two machine_cpu() readings (whoever used them)."""
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return busy / total * os.cpu_count() if total else 0.0

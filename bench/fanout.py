@@ -6,7 +6,8 @@
 It never touches the developer's own database: by default it runs on a new SQLite file in a
 temporary directory; with BENCH_DATABASE_URL it creates that PostgreSQL database (which must not
 exist yet) and drops it at the end. E-mails go to an SMTP server (aiosmtpd) that the script runs
-on 127.0.0.1 in a process of its own. See bench/README.md.
+on 127.0.0.1 in a process of its own, sent by a real `manage.py qcluster` with one worker and then
+with two, running the tasks the fan-out queues for that many workers. See bench/README.md.
 """
 
 import math
@@ -14,13 +15,15 @@ import multiprocessing
 import os
 import random
 import re
+import secrets
 import shutil
+import signal
 import smtplib
 import socket
+import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,6 +31,7 @@ sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchdb import create_postgres_database, drop_postgres_database, throwaway_environment  # noqa: E402
+from benchproc import busy_cpus, cpu_seconds, machine_cpu, process_tree  # noqa: E402
 
 CENTRE = (40.7128, -74.0060)
 OWNERS = 5_000
@@ -37,6 +41,7 @@ BUSINESS_EVERY = 10  # every tenth owner is a business (and signs the business w
 BATCH = 1_000
 SEED = 20240502
 WORKER_TIMEOUT_S = 900
+TARGET_RATIO = 1.7  # two workers against one
 LINK_TOKEN = re.compile(rb"/r/([A-Za-z0-9_-]{20,})/")
 
 
@@ -45,11 +50,13 @@ LINK_TOKEN = re.compile(rb"/r/([A-Za-z0-9_-]{20,})/")
 def configure_environment(temp_dir, smtp_port):
     """Point Django at a throw-away database and the bench's SMTP server; returns the PostgreSQL URL or None.
 
-    The worker processes inherit this environment, so they see the same settings. Tasks are queued in
-    the ORM broker; no cluster runs them.
+    The clusters the bench starts inherit this environment, so they see the same settings. Tasks are
+    queued in the ORM broker. DEBUG is off, as in production (no query logging in the workers).
     """
-    return throwaway_environment(temp_dir, extra={"EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}"},
-                                 unset=("TASKS_SYNC", "TASKS_ON_REDIS", "FOOTAGE_ROOT"))
+    return throwaway_environment(
+        temp_dir, extra={"EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}", "DEBUG": "0",
+                         "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1"},
+        unset=("TASKS_SYNC", "TASKS_ON_REDIS", "FOOTAGE_ROOT", "TASK_WORKERS"))
 
 def setup_django():
     import logging
@@ -270,54 +277,107 @@ def bulk_baseline(area_request, owners, cameras):
     return elapsed
 
 
-def email_worker(area_request_id, ready, start, results):
-    """A worker process: Django of its own, a fresh database connection, the task run once."""
+class Cluster:
+    """`manage.py qcluster` with TASK_WORKERS=workers, as production runs it, in a session of its own."""
+
+    def __init__(self, workers, log_path):
+        self.workers = workers
+        self.log = open(log_path, "w")  # noqa: SIM115  (closed in stop())
+        self.process = subprocess.Popen(  # noqa: S603  (our own command)
+            [sys.executable, "manage.py", "qcluster"], cwd=BASE_DIR, env={**os.environ, "TASK_WORKERS": str(workers)},
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_until_ready(self):
+        """Until the cluster has run a first task (its workers are up and polling the ORM broker)."""
+        from django_q.models import Task
+        from django_q.tasks import async_task
+
+        task_id = async_task("math.floor", 1.5, group="bench-warm-up")
+        deadline = time.monotonic() + 120
+        while not Task.objects.filter(id=task_id).exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the cluster did not start (see {self.log.name})")
+            time.sleep(0.05)
+
+    def cpu_seconds(self):
+        return sum(cpu_seconds(pid) for pid in process_tree(self.process.pid))
+
+    def stop(self):
+        """SIGTERM (django-q2 stops its workers and exits), then SIGKILL to the session if it lingers."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        try:
+            os.killpg(self.process.pid, 0)  # anything left of its session (a worker whose parent died)?
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.log.close()
+
+
+def database_backends_cpu():
+    """{pid: CPU seconds} of the PostgreSQL backends serving the bench database, but this process's."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity"
+                       " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return {pid: cpu_seconds(pid) for (pid,) in cursor.fetchall()}
+
+
+def run_cluster(workers, area_request, server, temp_dir):
+    """Start a cluster of `workers`, queue the e-mail tasks as the fan-out does, wait until every task ended.
+
+    Returns the seconds from queuing to the last task's end, the tasks, the CPU seconds of each part,
+    the busy CPUs meanwhile, and when the first and last e-mails were marked sent.
+    """
+    from django.conf import settings
+    from django.db.models import Max, Min
+    from django.utils import timezone
+    from django_q.models import Task
+
+    from requests_app import services
+    from requests_app.models import FootageRequest
+
+    group = f"area-request-{area_request.pk}-emails"
+    Task.objects.filter(group=group).delete()  # the previous run's
+    cluster = Cluster(workers, os.path.join(temp_dir, f"qcluster-{workers}.log"))
     try:
-        setup_django()
-        from django.db import connection
-
-        from requests_app.tasks import send_area_request_emails
-
-        connection.ensure_connection()
-    except BaseException:
-        ready.put((os.getpid(), traceback.format_exc()))
-        raise
-    ready.put((os.getpid(), ""))
-    start.wait()
-    began = time.time()
-    try:
-        sent, error = send_area_request_emails(area_request_id), ""
-    except Exception:
-        sent, error = None, traceback.format_exc()
-    ended = time.time()
-    connection.close()
-    results.put({"pid": os.getpid(), "sent": sent, "began": began, "ended": ended, "error": error})
-
-
-def run_workers(context, area_request_id, count):
-    """Run the task in `count` processes started together; returns (seconds from first start to last end, results)."""
-    ready, results, start = context.Queue(), context.Queue(), context.Event()
-    processes = [context.Process(target=email_worker, args=(area_request_id, ready, start, results))
-                 for _ in range(count)]
-    for process in processes:
-        process.start()
-    try:
-        for _ in processes:
-            _pid, error = ready.get(timeout=120)
-            if error:
-                raise RuntimeError(f"a worker failed to start:\n{error}")
-        start.set()
-        outcomes = [results.get(timeout=WORKER_TIMEOUT_S) for _ in processes]
+        cluster.wait_until_ready()
+        # The web process and the cluster read the same TASK_WORKERS in production.
+        settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": workers}
+        expected = min(workers, math.ceil(OWNERS / services.EMAIL_BATCH_SIZE))
+        cluster_before, smtp_before = cluster.cpu_seconds(), cpu_seconds(server.process.pid)
+        database_before, machine_before = database_backends_cpu(), machine_cpu()
+        queued_at = timezone.now()
+        services._queue_emails(area_request.pk, owners=OWNERS)
+        deadline = time.monotonic() + WORKER_TIMEOUT_S
+        while Task.objects.filter(group=group).count() < expected:
+            if cluster.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the cluster stopped or the tasks did not end (see {cluster.log.name})")
+            time.sleep(0.05)
+        machine_after, database_after = machine_cpu(), database_backends_cpu()
+        cpu = {"cluster": cluster.cpu_seconds() - cluster_before,
+               "smtp": cpu_seconds(server.process.pid) - smtp_before,
+               "database": sum(seconds - database_before.get(pid, 0.0) for pid, seconds in database_after.items())}
     finally:
-        for process in processes:
-            process.join(30 if start.is_set() else 0)
-            if process.is_alive():
-                process.terminate()
-                process.join(5)
-    for outcome in outcomes:
-        if outcome["error"]:
-            print(f"  worker {outcome['pid']} failed:\n{outcome['error']}")
-    return max(o["ended"] for o in outcomes) - min(o["began"] for o in outcomes), outcomes
+        cluster.stop()
+    tasks = list(Task.objects.filter(group=group).order_by("started"))
+    for task in tasks:
+        if not task.success:
+            print(f"  task {task.name} failed:\n{task.result}")
+    sent_at = FootageRequest.objects.filter(area_request=area_request).aggregate(
+        first=Min("email_sent_at"), last=Max("email_sent_at"))
+    return {"seconds": (max(task.stopped for task in tasks) - queued_at).total_seconds(), "tasks": tasks,
+            "cpu": cpu, "busy_cpus": busy_cpus(machine_before, machine_after),
+            "first_sent_s": (sent_at["first"] - queued_at).total_seconds(),
+            "last_sent_s": (sent_at["last"] - queued_at).total_seconds()}
 
 
 def check_delivery(messages, area_request, owners):
@@ -349,7 +409,7 @@ def reset_emails(area_request):
     from requests_app.models import FootageRequest
 
     FootageRequest.objects.filter(area_request=area_request).update(
-        email_state=FootageRequest.EmailState.QUEUED, email_attempts=0, email_message_id="", token_hash=None,
+        email_state=FootageRequest.EmailState.QUEUED, email_attempts=0, email_claim=None, token_hash=None,
         email_sent_at=None, email_last_error="", email_next_attempt_at=None)
 
 
@@ -379,12 +439,23 @@ def smtplib_baseline(server, area_request, owners):
     return elapsed, len(raw), len(received), len(set(recipients))
 
 
-def describe(label, seconds, facts, baseline_rate):
+def describe(label, run, facts, baseline_rate):
+    seconds, tasks, cpu = run["seconds"], run["tasks"], run["cpu"]
     rate = (facts["distinct"] - facts["unexpected"]) / seconds if seconds else 0.0
     messages_rate = facts["messages"] / seconds if seconds else 0.0
     print(f"{label}: {facts['distinct']:,} owners e-mailed in {seconds:.1f} s: {rate:,.0f} e-mails/s "
           f"({rate / baseline_rate:.3f} of the baseline); {facts['messages']:,} messages received "
           f"({messages_rate:,.0f}/s)")
+    print(f"  {len(tasks)} task(s) queued by the fan-out, e-mails sent by each: "
+          f"{', '.join(str(task.result) for task in tasks)}; first and last marked sent "
+          f"{run['first_sent_s']:.2f} s and {run['last_sent_s']:.2f} s after queuing")
+    database = (f", database backends {cpu['database'] / OWNERS * 1000:.2f} ms" if cpu["database"]
+                else " (SQLite works inside the cluster's processes)")
+    ours = (cpu["cluster"] + cpu["smtp"] + cpu["database"]) / seconds
+    print(f"  CPU per e-mail: cluster {cpu['cluster'] / OWNERS * 1000:.2f} ms, SMTP server "
+          f"{cpu['smtp'] / OWNERS * 1000:.2f} ms{database}")
+    print(f"  busy CPUs meanwhile: {run['busy_cpus']:.2f} of {os.cpu_count()}: these parts {ours:.2f}, "
+          f"other processes {max(run['busy_cpus'] - ours, 0):.2f}")
     print(f"  distinct recipients {facts['distinct']:,}, duplicates {facts['duplicates']:,}, "
           f"missing {facts['missing']:,}, not marked sent {facts['not_sent']:,}, "
           f"send attempts recorded {facts['attempts']:,}")
@@ -393,8 +464,11 @@ def describe(label, seconds, facts, baseline_rate):
     return rate
 
 
-def run(context, server):
+def run(server, temp_dir):
+    from datetime import timedelta
+
     from django.db import connection
+    from django.utils import timezone
 
     from portal.models import AuditEvent
     from requests_app.models import FootageRequest
@@ -433,13 +507,18 @@ def run(context, server):
     print(f"  bulk_create of the same rows, no audit (baseline, rolled back): {bulk_s:.2f} s; "
           f"area_request_create() takes {create_s / bulk_s:.0f}x as long")
 
-    from django_q.models import OrmQ
+    from django.conf import settings
+    from django_q.models import OrmQ, Schedule
 
     queued = [task.func() for task in OrmQ.objects.all()]
     early = server.take()
     still_queued = requests.filter(email_state=FootageRequest.EmailState.QUEUED).count()
-    print(f"  on commit: {len(queued)} django-q task(s) queued in the ORM broker ({', '.join(queued)}), "
-          f"not run; {still_queued:,} e-mails queued, {len(early)} sent during the call")
+    print(f"  on commit: {len(queued)} django-q task(s) queued in the ORM broker ({', '.join(queued)}; "
+          f"TASK_WORKERS={settings.Q_CLUSTER['workers']}), not run; {still_queued:,} e-mails queued, "
+          f"{len(early)} sent during the call")
+    OrmQ.objects.all().delete()  # each run below queues its own, for its number of workers
+    # The scheduled jobs (retry_failed_emails every minute, ...) are not part of the measurement.
+    Schedule.objects.update(next_run=timezone.now() + timedelta(days=1))
 
     baseline_s, size, baseline_messages, baseline_distinct = smtplib_baseline(server, area_request, owners)
     baseline_rate = baseline_messages / baseline_s
@@ -447,17 +526,17 @@ def run(context, server):
           f"{baseline_messages:,} messages to {baseline_distinct:,} recipients in {baseline_s:.1f} s: "
           f"{baseline_rate:,.0f} e-mails/s")
 
-    one_s, one_outcomes = run_workers(context, area_request.pk, 1)
-    one = check_delivery(server.take(), area_request, owners)
-    one_rate = describe("one worker", one_s, one, baseline_rate)
-
-    reset_emails(area_request)
-    two_s, two_outcomes = run_workers(context, area_request.pk, 2)
-    two = check_delivery(server.take(), area_request, owners)
-    two_rate = describe("two workers", two_s, two, baseline_rate)
-    print(f"  sent as counted by each worker: {', '.join(str(o['sent']) for o in two_outcomes)}")
-    print(f"two workers / one worker: {two_rate / one_rate:.2f}x")
-    ok = one["exactly_once"] and two["exactly_once"] and not any(o["error"] for o in one_outcomes + two_outcomes)
+    rates, ok = {}, True
+    for workers, label in ((1, "one worker"), (2, "two workers")):
+        reset_emails(area_request)
+        run = run_cluster(workers, area_request, server, temp_dir)
+        facts = check_delivery(server.take(), area_request, owners)
+        rates[workers] = describe(f"{label} (manage.py qcluster, TASK_WORKERS={workers})", run, facts,
+                                  baseline_rate)
+        ok = ok and facts["exactly_once"] and all(task.success for task in run["tasks"])
+    ratio = rates[2] / rates[1]
+    print(f"two workers / one worker: {ratio:.2f}x "
+          f"(target {TARGET_RATIO}x: {'met' if ratio >= TARGET_RATIO else 'not met'})")
     print(f"exactly once: {'yes' if ok else 'no'}")
     return ok
 
@@ -465,7 +544,7 @@ def run(context, server):
 def main():
     started = time.perf_counter()
     temp_dir = tempfile.mkdtemp(prefix="portal-bench-fanout-")
-    context = multiprocessing.get_context("spawn")  # workers start clean: no inherited connections
+    context = multiprocessing.get_context("spawn")  # the SMTP server starts clean: no inherited connections
     bench_url = None
     created = False
     server = None
@@ -481,7 +560,7 @@ def main():
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
-        ok = run(context, server)
+        ok = run(server, temp_dir)
     finally:
         if "django" in sys.modules:
             from django.db import connections

@@ -40,6 +40,22 @@ class AreaRequest(models.Model):
 
 
 class FootageRequestQuerySet(models.QuerySet):
+    def email_due(self, now):
+        """E-mails a worker may claim now: queued, or failed or being sent and past their back-off or lease."""
+        from django.db.models import Q
+
+        waited = Q(email_next_attempt_at__isnull=True) | Q(email_next_attempt_at__lte=now)
+        return self.filter(Q(email_state=FootageRequest.EmailState.QUEUED)
+                           | Q(waited, email_state__in=[FootageRequest.EmailState.FAILED,
+                                                        FootageRequest.EmailState.SENDING]),
+                           status=FootageRequest.Status.PENDING)
+
+    def email_overdue(self, now, *, fan_out_grace):
+        """Due e-mails that no fan-out task is expected to send any more: failed or left "sending" past
+        their back-off or lease, and queued ones older than `fan_out_grace` (their task never ran)."""
+        return self.email_due(now).exclude(email_state=FootageRequest.EmailState.QUEUED,
+                                           created_at__gt=now - fan_out_grace)
+
     def open_for_owner(self, user):
         """The owner's requests still waiting for an answer or for files, newest first."""
         from django.utils import timezone
@@ -79,6 +95,8 @@ class FootageRequest(models.Model):
     email_sent_at = models.DateTimeField(null=True, blank=True)
     email_next_attempt_at = models.DateTimeField(null=True, blank=True)
     email_message_id = models.CharField(max_length=255, blank=True)
+    email_claim = models.UUIDField(null=True, blank=True, editable=False,
+                                   help_text="The batch a worker claimed this e-mail in, while it sends.")
     opened_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.TextField(blank=True)

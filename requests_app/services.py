@@ -1,14 +1,17 @@
 """Writes for area requests and per-owner footage requests: creation, approval, e-mail, answers."""
 
 import logging
+import math
+import uuid
 from collections import defaultdict
 from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -23,9 +26,14 @@ from requests_app.tokens import new_token
 
 logger = logging.getLogger(__name__)
 
-# How long a worker owns an e-mail it is sending. Longer than one SMTP hand-off can take
-# (EMAIL_TIMEOUT) and shorter than django-q2's retry, so a retried task finds it free.
+# How long a worker owns the e-mails it claimed. It starts hand-offs only in the first half, so
+# the last one has 2.5 minutes (five EMAIL_TIMEOUTs by default) to end; and the lease is shorter
+# than django-q2's retry, so a retried task finds its e-mails free.
 EMAIL_SENDING_LEASE = timedelta(minutes=5)
+# E-mails a worker claims at once: one claim (a transaction) per batch, then one UPDATE per e-mail.
+EMAIL_BATCH_SIZE = 100
+# A queued e-mail older than this has no fan-out task coming for it any more: the retry job sends it.
+EMAIL_FAN_OUT_GRACE = timedelta(minutes=10)
 
 
 # --- Limits and preview ---------------------------------------------------------------------
@@ -134,78 +142,137 @@ def _fan_out(area_request, *, ip_address=None):
     for owner_id, owned in preview["asked"].items():
         footage_request = FootageRequest.objects.create(
             area_request=area_request, owner_id=owner_id, expires_at=expires_at,
-            camera_names=[camera["name"] for camera in owned])
+            camera_names=[camera["name"] for camera in owned], email_message_id=make_msgid(domain="camera-portal"))
         footage_request.cameras.set([cameras_by_id[camera["id"]] for camera in owned])
         for camera in owned:
             audit_record(action="request.sent", actor=area_request.sender, camera=cameras_by_id[camera["id"]],
                          target=f"footage_request:{footage_request.pk}",
                          incident_reference=area_request.incident.reference, ip_address=ip_address)
-    area_request_id = area_request.pk
-    transaction.on_commit(lambda: _queue_emails(area_request_id))
+    area_request_id, owners = area_request.pk, len(preview["asked"])
+    transaction.on_commit(lambda: _queue_emails(area_request_id, owners=owners))
     publish_incident_event(area_request.incident, "requests_sent", area_request=area_request.pk,
                            owners=len(preview["asked"]))
 
 
-def _queue_emails(area_request_id):
+def _queue_emails(area_request_id, *, owners):
+    """One e-mail task per cluster worker (no more than there are batches): they run at once and
+    share the work by claiming batches."""
     from django_q.tasks import async_task
 
-    async_task("requests_app.tasks.send_area_request_emails", area_request_id,
-               task_name=f"area-request-{area_request_id}-emails")
+    for number in range(1, min(settings.Q_CLUSTER["workers"], math.ceil(owners / EMAIL_BATCH_SIZE)) + 1):
+        async_task("requests_app.tasks.send_area_request_emails", area_request_id,
+                   task_name=f"area-request-{area_request_id}-emails-{number}",
+                   group=f"area-request-{area_request_id}-emails")
 
 
 # --- E-mail, exactly once per owner ---------------------------------------------------------------
 
-def footage_request_email_send(*, footage_request_id, connection=None):
-    """Send the owner's e-mail unless it was sent already. Safe to run again, and concurrently.
+def area_request_emails_send(*, area_request_id):
+    """E-mail the owners of one area request whose e-mail is due; returns how many were sent.
 
-    The state moves queued → sending (committed, with a fresh token and a lease) → sent. While
-    the lease runs, no other worker touches the row, so two workers never both send. A worker
-    killed before the SMTP hand-off leaves "sending", and a run after the lease sends; one killed
-    between the SMTP server's acceptance and the commit of "sent" (a window of milliseconds) leads
-    to one repeat, with the same Message-ID so mail clients can fold it. Returns True if it sent.
+    The fan-out queues one such task per cluster worker and they run at once: each claims its own
+    batches (see _emails_claim), so they share the work and never send the same e-mail. Safe to
+    run again at any time: an owner marked "sent" is never e-mailed again.
     """
-    with transaction.atomic():
-        footage_request = (FootageRequest.objects.select_for_update()
-                           .select_related("owner", "area_request__incident", "area_request__sender")
-                           .get(pk=footage_request_id))
-        if not _email_due(footage_request):
-            return False
-        token, footage_request.token_hash = new_token()
-        footage_request.email_state = FootageRequest.EmailState.SENDING
-        footage_request.email_next_attempt_at = timezone.now() + EMAIL_SENDING_LEASE
-        footage_request.email_attempts += 1
-        if not footage_request.email_message_id:
+    return _emails_send(FootageRequest.objects.filter(area_request_id=area_request_id), overdue_only=False)
+
+
+def footage_request_emails_retry():
+    """The retry job: e-mails whose back-off has passed, those a crashed worker left "sending" (once
+    its lease ran out), and queued ones whose fan-out task never ran. Returns how many were sent."""
+    return _emails_send(FootageRequest.objects.all(), overdue_only=True)
+
+
+def _emails_send(footage_requests, *, overdue_only):
+    sent = 0
+    while True:
+        claimed, lease_ends = _emails_claim(footage_requests, overdue_only=overdue_only, limit=EMAIL_BATCH_SIZE)
+        if not claimed:
+            return sent
+        sent += _emails_deliver(claimed, lease_ends=lease_ends)
+
+
+@transaction.atomic
+def _emails_claim(footage_requests, *, overdue_only, limit):
+    """Mark up to `limit` due e-mails "sending", under one claim and lease, and commit; returns the
+    claimed footage requests and the lease's end.
+
+    The state moves queued → sending (committed, with the lease) → sent (with the link's token).
+    While the lease runs no other worker claims the e-mail, so two workers never both send it. A
+    worker killed before the SMTP hand-off leaves it "sending", and a claim after the lease sends
+    it; one killed between the SMTP server's acceptance and the commit of "sent" (a window of
+    milliseconds) leads to one repeat, with the same Message-ID so mail clients can fold it.
+
+    The claim is one conditional UPDATE (only rows still due change) that stamps the rows with a
+    new claim id, and the rows read back are those carrying it: whatever another worker did
+    meanwhile, each e-mail has one claimer. On PostgreSQL the candidates are locked with SKIP
+    LOCKED, so concurrent workers take disjoint batches without waiting for each other; on SQLite
+    the transaction holds the database's one write lock from its start (transaction_mode
+    IMMEDIATE), so claims take turns.
+    """
+    now = timezone.now()  # read inside the transaction: on SQLite, after waiting for the write lock
+    if overdue_only:
+        due = footage_requests.email_overdue(now, fan_out_grace=EMAIL_FAN_OUT_GRACE)
+    else:
+        due = footage_requests.email_due(now)
+    pks = list(due.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:limit])
+    if not pks:
+        return [], None
+    claim, lease_ends = uuid.uuid4(), now + EMAIL_SENDING_LEASE
+    due.filter(pk__in=pks).update(email_state=FootageRequest.EmailState.SENDING, email_claim=claim,
+                                  email_next_attempt_at=lease_ends, email_attempts=F("email_attempts") + 1)
+    claimed = list(FootageRequest.objects.filter(pk__in=pks, email_claim=claim)
+                   .select_related("owner", "area_request__incident", "area_request__sender").order_by("pk"))
+    for footage_request in claimed:
+        if not footage_request.email_message_id:  # made without one (the fan-out gives one): fixed before any send
             footage_request.email_message_id = make_msgid(domain="camera-portal")
-        footage_request.save(update_fields=["token_hash", "email_state", "email_next_attempt_at", "email_attempts",
-                                            "email_message_id"])
+            FootageRequest.objects.filter(pk=footage_request.pk).update(
+                email_message_id=footage_request.email_message_id)
+    return claimed, lease_ends
+
+
+def _emails_deliver(claimed, *, lease_ends):
+    """Hand the claimed e-mails to the SMTP server over one connection; record each outcome at once.
+
+    Each e-mail carries a fresh link token, stored with the "sent" mark: a link whose e-mail was
+    not recorded as sent never opens the request, and the repeat carries a new one.
+    """
+    last_start = lease_ends - EMAIL_SENDING_LEASE / 2
+    sent = 0
+    connection = get_connection()
     try:
-        message = _footage_request_email(footage_request, token)
-        message.connection = connection
-        message.send()
-    except Exception as error:  # any SMTP or network failure: record it and retry later
-        _email_failed(footage_request, error)
-        return False
-    FootageRequest.objects.filter(pk=footage_request.pk).update(
-        email_state=FootageRequest.EmailState.SENT, email_sent_at=timezone.now(), email_last_error="",
-        email_next_attempt_at=None)
-    return True
+        for index, footage_request in enumerate(claimed):
+            if index and timezone.now() > last_start:
+                break  # a very slow server: the rest stay "sending" and a claim after the lease sends them
+            token, hashed = new_token()
+            try:
+                connection.open()  # does nothing while the connection is open
+                message = _footage_request_email(footage_request, token)
+                message.connection = connection
+                message.send()
+            except Exception as error:  # any SMTP or network failure: record it and retry later
+                _email_failed(footage_request, error)
+                connection.close()  # the next e-mail starts on a fresh connection
+                continue
+            _claimed(footage_request).update(
+                email_state=FootageRequest.EmailState.SENT, token_hash=hashed, email_sent_at=timezone.now(),
+                email_last_error="", email_next_attempt_at=None)
+            sent += 1
+    finally:
+        connection.close()
+    return sent
 
 
-def _email_due(footage_request):
-    if footage_request.status != FootageRequest.Status.PENDING:
-        return False
-    if footage_request.email_state in (FootageRequest.EmailState.SENT, FootageRequest.EmailState.GAVE_UP):
-        return False
-    if footage_request.email_state in (FootageRequest.EmailState.FAILED, FootageRequest.EmailState.SENDING):
-        # A failed e-mail waits for its back-off; one being sent, for its lease to run out.
-        return footage_request.email_next_attempt_at is None or footage_request.email_next_attempt_at <= timezone.now()
-    return True
+def _claimed(footage_request):
+    # The row as long as this worker's claim holds: if the lease ran out and another worker
+    # claimed it since, that worker's outcome stands.
+    return FootageRequest.objects.filter(pk=footage_request.pk, email_claim=footage_request.email_claim)
 
 
 def _email_failed(footage_request, error):
     attempts = footage_request.email_attempts
     gave_up = attempts >= settings.FOOTAGE_REQUEST_EMAIL_MAX_ATTEMPTS
-    FootageRequest.objects.filter(pk=footage_request.pk).update(
+    _claimed(footage_request).update(
         email_state=FootageRequest.EmailState.GAVE_UP if gave_up else FootageRequest.EmailState.FAILED,
         email_last_error=f"{type(error).__name__}: {error}"[:500],
         email_next_attempt_at=None if gave_up else timezone.now() + timedelta(minutes=2 ** attempts))

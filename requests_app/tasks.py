@@ -1,47 +1,18 @@
 """django-q2 tasks: they take ids, re-fetch, call services, and are safe to run twice."""
 
-from django.core.mail import get_connection
-from django.db.models import Q
-from django.utils import timezone
-
-from requests_app.models import FootageRequest
-from requests_app.services import footage_request_email_send, footage_requests_expire
+from requests_app.services import area_request_emails_send, footage_request_emails_retry, footage_requests_expire
 
 
 def send_area_request_emails(area_request_id):
-    """E-mail every owner of one area request who has not been e-mailed yet, over one SMTP connection."""
-    ids = (FootageRequest.objects.filter(area_request_id=area_request_id)
-           .exclude(email_state__in=[FootageRequest.EmailState.SENT, FootageRequest.EmailState.GAVE_UP])
-           .order_by("pk").values_list("pk", flat=True))
-    return _send_each(list(ids))
-
-
-def _send_each(ids):
-    sent = 0
-    connection = get_connection()
-    try:
-        connection.open()
-    except OSError:
-        pass  # the server is down: each e-mail records its own failure and is retried later
-    try:
-        for pk in ids:
-            sent += footage_request_email_send(footage_request_id=pk, connection=connection)
-    finally:
-        connection.close()
-    return sent
+    """E-mail the owners of one area request not e-mailed yet. The fan-out queues one per worker;
+    running at once, they share the work."""
+    return area_request_emails_send(area_request_id=area_request_id)
 
 
 def retry_failed_emails():
     """Scheduled every minute: e-mails whose back-off has passed, those a crashed worker left 'sending'
     (once its lease ran out), and those whose fan-out task never ran."""
-    now = timezone.now()
-    due = FootageRequest.objects.filter(
-        Q(email_state__in=[FootageRequest.EmailState.FAILED, FootageRequest.EmailState.SENDING],
-          email_next_attempt_at__lte=now)
-        | Q(email_state=FootageRequest.EmailState.QUEUED, created_at__lte=now - timezone.timedelta(minutes=10)),
-        status=FootageRequest.Status.PENDING,
-    ).order_by("pk").values_list("pk", flat=True)
-    return _send_each(list(due))
+    return footage_request_emails_retry()
 
 
 def expire_footage_requests():

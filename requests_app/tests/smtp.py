@@ -1,5 +1,6 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives."""
 
+import asyncio
 import socket
 from email import message_from_bytes
 
@@ -10,8 +11,17 @@ from aiosmtpd.controller import Controller
 class Mailbox:
     def __init__(self):
         self.messages = []
+        self.refused = set()  # recipients answered "550", as for an unknown mailbox
+        self.delay_s = 0  # how long the server takes to accept each message
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802  (aiosmtpd's hook name)
+        if address in self.refused:
+            return "550 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's hook name)
+        await asyncio.sleep(self.delay_s)
         self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
         return "250 Message accepted"
 

@@ -11,7 +11,6 @@ from portal.models import AuditEvent
 from portal.tests.factories import OwnerFactory, sign_waiver
 from requests_app import services
 from requests_app.models import AreaRequest, FootageRequest
-from requests_app.tasks import send_area_request_emails
 from requests_app.tests.factories import IncidentFactory
 from requests_app.tokens import token_hash
 
@@ -162,68 +161,6 @@ def test_a_failed_email_is_retried_later_and_then_delivered(operator, waivers, i
     assert retry_failed_emails() == 1
     assert smtp_server.recipients() == [owner.email]
     assert FootageRequest.objects.get().email_state == FootageRequest.EmailState.SENT
-
-
-class WorkerKilled(BaseException):
-    """Stands for a worker process killed mid-task: no `except Exception` handler sees it."""
-
-
-def test_an_interrupted_fan_out_run_again_emails_each_of_500_owners_exactly_once(operator, waivers, incident,
-                                                                                   smtp_server, monkeypatch):
-    owners = [owner_with_camera(distance % 400) for distance in range(500)]
-    area_request = send(operator, incident, radius_m=450)  # on_commit is not run: the task is run by hand below
-    assert FootageRequest.objects.filter(area_request=area_request).count() == 500
-    real_email = services._footage_request_email
-    built = {"count": 0}
-
-    def email_then_die_halfway(footage_request, token):
-        built["count"] += 1
-        if built["count"] == 251:
-            raise WorkerKilled  # killed after marking "sending", before the SMTP hand-off
-        return real_email(footage_request, token)
-
-    monkeypatch.setattr(services, "_footage_request_email", email_then_die_halfway)
-    with pytest.raises(WorkerKilled):
-        send_area_request_emails(area_request.pk)
-    assert len(smtp_server.messages) == 250
-
-    monkeypatch.setattr(services, "_footage_request_email", real_email)
-    send_area_request_emails(area_request.pk)  # run again at once: the killed worker's e-mail is still leased
-    assert len(smtp_server.messages) == 499
-    # django-q2 retries a task after Q_CLUSTER["retry"] seconds, by when the lease has run out.
-    FootageRequest.objects.filter(email_state=FootageRequest.EmailState.SENDING).update(
-        email_next_attempt_at=timezone.now() - timedelta(seconds=1))
-    send_area_request_emails(area_request.pk)
-    send_area_request_emails(area_request.pk)  # and once more, as a second retry would
-
-    recipients = smtp_server.recipients()
-    assert sorted(recipients) == sorted(owner.email for owner in owners)
-    assert len(recipients) == len(set(recipients)) == 500
-    assert not FootageRequest.objects.exclude(email_state=FootageRequest.EmailState.SENT).exists()
-
-
-def test_two_workers_sending_the_same_request_at_once_send_each_e_mail_once(operator, waivers, incident, smtp_server,
-                                                                           monkeypatch):
-    """The second worker finds each e-mail leased by the first, mid-send, and leaves it alone."""
-    owners = [owner_with_camera(distance) for distance in range(0, 200, 10)]
-    area_request = send(operator, incident, radius_m=300)
-    real_email = services._footage_request_email
-    second_worker_sent = []
-
-    def first_worker_email(footage_request, token):
-        # While the first worker holds this e-mail, the second worker runs the whole task.
-        if not second_worker_sent:
-            monkeypatch.setattr(services, "_footage_request_email", real_email)
-            second_worker_sent.append(send_area_request_emails(area_request.pk))
-            monkeypatch.setattr(services, "_footage_request_email", first_worker_email)
-        return real_email(footage_request, token)
-
-    monkeypatch.setattr(services, "_footage_request_email", first_worker_email)
-    first_worker_sent = send_area_request_emails(area_request.pk)
-
-    recipients = smtp_server.recipients()
-    assert sorted(recipients) == sorted(owner.email for owner in owners)
-    assert first_worker_sent + second_worker_sent[0] == len(owners) == len(set(recipients))
 
 
 def test_an_e_mail_left_sending_by_a_crash_is_sent_by_the_retry_job_after_its_lease(operator, waivers, incident,
