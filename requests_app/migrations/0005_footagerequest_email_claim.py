@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0003_schedules'),
+        ('requests_app', '0004_upload_storage'),
     ]
 
     operations = [
