@@ -350,8 +350,8 @@ def run_cluster(workers, area_request, server, temp_dir):
     cluster = Cluster(workers, os.path.join(temp_dir, f"qcluster-{workers}.log"))
     try:
         cluster.wait_until_ready()
-        # The web process and the cluster read the same TASK_WORKERS in production.
-        settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": workers}
+        # What the web process reads in production: the workers of every cluster (here one cluster).
+        settings.TASK_WORKERS_TOTAL = workers
         expected = min(workers, math.ceil(OWNERS / services.EMAIL_BATCH_SIZE))
         cluster_before, smtp_before = cluster.cpu_seconds(), cpu_seconds(server.process.pid)
         database_before, machine_before = database_backends_cpu(), machine_cpu()

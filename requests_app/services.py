@@ -155,11 +155,11 @@ def _fan_out(area_request, *, ip_address=None):
 
 
 def _queue_emails(area_request_id, *, owners):
-    """One e-mail task per cluster worker (no more than there are batches): they run at once and
-    share the work by claiming batches."""
+    """One e-mail task per worker of every cluster (TASK_WORKERS_TOTAL; no more than there are
+    batches): they run at once and share the work by claiming batches."""
     from django_q.tasks import async_task
 
-    for number in range(1, min(settings.Q_CLUSTER["workers"], math.ceil(owners / EMAIL_BATCH_SIZE)) + 1):
+    for number in range(1, min(settings.TASK_WORKERS_TOTAL, math.ceil(owners / EMAIL_BATCH_SIZE)) + 1):
         async_task("requests_app.tasks.send_area_request_emails", area_request_id,
                    task_name=f"area-request-{area_request_id}-emails-{number}",
                    group=f"area-request-{area_request_id}-emails")

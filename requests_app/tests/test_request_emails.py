@@ -96,7 +96,7 @@ def no_fan_out_tasks(monkeypatch):
 @pytest.mark.parametrize(("owners", "workers", "tasks"), [(25, 3, 3), (12, 3, 2), (25, 1, 1)])
 def test_the_fan_out_queues_one_task_per_worker_but_no_more_than_there_are_batches(
         operator, waivers, settings, small_batches, django_capture_on_commit_callbacks, owners, workers, tasks):
-    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": workers}
+    settings.TASK_WORKERS_TOTAL = workers
     owners_in_the_circle(owners)
 
     with django_capture_on_commit_callbacks(execute=True):
