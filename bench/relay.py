@@ -135,24 +135,37 @@ def cpu_seconds(pid):
 
 def create_camera_and_viewer(camera_port):
     """A business owner (verified, current waiver signed) with an integrated MJPEG camera; an operator."""
-    from allauth.account.models import EmailAddress
     from django.contrib.auth.models import Group
 
-    from cameras.services import camera_register, sharing_rules_update, stream_source_set
     from portal import roles
     from portal.models import User
-    from portal.services import waiver_create, waiver_publish, waiver_sign
+    from portal.services import waiver_create, waiver_publish
 
     supervisor = User.objects.create_user(email="supervisor@police.example.org", full_name="Bench Supervisor",
                                           account_type=User.AccountType.STAFF, is_staff=True)
     draft = waiver_create(audience="business", title="Agreement", body="Voluntary.", actor=supervisor)
     waiver = waiver_publish(waiver=draft, actor=supervisor)
+    camera = integrated_camera(camera_port, waiver)
+    operator = User.objects.create_user(email="operator@police.example.org", full_name="Bench Operator",
+                                        account_type=User.AccountType.STAFF, is_staff=True, badge_number="4242")
+    operator.groups.add(Group.objects.get(name=roles.OPERATOR))
+    return camera, User.objects.get(pk=operator.pk)
+
+
+def integrated_camera(camera_port, waiver, *, latitude=40.7128, longitude=-74.0060):
+    """An integrated MJPEG camera (rule "always") of a business owner who signed `waiver` (the current one)."""
+    from allauth.account.models import EmailAddress
+
+    from cameras.services import camera_register, sharing_rules_update, stream_source_set
+    from portal.models import User
+    from portal.services import waiver_sign
+
     owner = User.objects.create_user(email="shop@example.org", full_name="Bench Owner",
                                      account_type=User.AccountType.BUSINESS, business_name="Bench Bakery")
     EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
     waiver_sign(user=owner, waiver=waiver, typed_name=owner.full_name, agreed=True, ip_address="203.0.113.7",
                 user_agent="bench")
-    camera = camera_register(owner=owner, name="Front door", latitude=40.7128, longitude=-74.0060,
+    camera = camera_register(owner=owner, name="Front door", latitude=latitude, longitude=longitude,
                              address="1 Main St", site_kind="business", coverage=["entrance"],
                              access_level="integrated")
     rules = {name: getattr(camera.rules, name) for name in ("schedule", "incident_radius_m", "incident_minutes",
@@ -160,10 +173,7 @@ def create_camera_and_viewer(camera_port):
                                                              "notify_on_live_view", "location_precision")}
     sharing_rules_update(camera=camera, actor=owner, **{**rules, "live_mode": "always"})
     stream_source_set(camera=camera, actor=owner, kind="mjpeg", url=f"http://127.0.0.1:{camera_port}/mjpeg")
-    operator = User.objects.create_user(email="operator@police.example.org", full_name="Bench Operator",
-                                        account_type=User.AccountType.STAFF, is_staff=True, badge_number="4242")
-    operator.groups.add(Group.objects.get(name=roles.OPERATOR))
-    return camera, User.objects.get(pk=operator.pk)
+    return camera
 
 
 def signed_in_cookie(user):

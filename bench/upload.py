@@ -78,8 +78,9 @@ def mb(kib):
 
 # --- Data ------------------------------------------------------------------------------------
 
-def create_approved_request():
-    """An owner, an incident and a footage request the owner approved, straight through the ORM."""
+def create_approved_request(operator=None, incident=None):
+    """An owner and a footage request the owner approved (for a new incident, or `incident`, asked by a new
+    operator, or `operator`), straight through the ORM."""
     from datetime import timedelta
 
     from allauth.account.models import EmailAddress
@@ -92,9 +93,10 @@ def create_approved_request():
     now = timezone.now()
     owner = User.objects.create_user(email="bench-owner@example.org", full_name="Bench Owner")
     EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
-    operator = User.objects.create_user(email="operator@police.example.org", full_name="Bench Operator",
-                                        account_type=User.AccountType.STAFF, is_staff=True, badge_number="4242")
-    incident = Incident.objects.create(
+    operator = operator or User.objects.create_user(
+        email="operator@police.example.org", full_name="Bench Operator", account_type=User.AccountType.STAFF,
+        is_staff=True, badge_number="4242")
+    incident = incident or Incident.objects.create(
         reference="BENCH-000001", incident_type=Incident.Type.BURGLARY, case_number="CASE-BENCH-1",
         latitude=40.7128, longitude=-74.0060, address="City Hall", window_start=now - timedelta(hours=3),
         window_end=now - timedelta(hours=1), created_by=operator)

@@ -148,9 +148,11 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    # channels-redis waits for messages with 5 s blocking reads; redis-py 8 times a socket read out after 5 s
+    # by default, which would tear down every WebSocket that stays quiet that long. A longer timeout
+    # still notices a Redis that stopped answering.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
+        "hosts": [{"address": REDIS_URL, "socket_timeout": 30}]}}}
 else:
     # A file cache is shared by daphne and the task cluster (login lockouts, task-cluster
     # heartbeats) without a server; Redis replaces it in production.

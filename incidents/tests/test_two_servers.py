@@ -53,3 +53,34 @@ def test_a_cad_event_posted_to_one_daphne_reaches_a_websocket_on_another(django_
     finally:
         first.stop()
         second.stop()
+
+
+def test_a_websocket_idle_longer_than_redis_reads_wait_stays_connected_and_gets_the_next_event(
+        django_db_blocker, operator, cad_key):
+    # redis-py 8 times socket reads out after 5 s by default, and channels-redis waits for messages with a
+    # 5 s blocking read: unless the channel layer's socket timeout is longer, every idle socket is torn down.
+    server = AsgiServer(django_db_blocker)
+    try:
+        client = sign_in(Client(), operator)
+        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+        def post_event():
+            return requests.post(f"{server.url}/api/v1/cad/events/", timeout=10,
+                                 headers={"Authorization": f"Bearer {cad_key[1]}"},
+                                 json={"external_id": "CAD-IDLE", "event_type": "Burglar alarm", "priority": 1,
+                                       "latitude": 40.7128, "longitude": -74.006, "address": "8 Quiet Street"})
+
+        async def wait_then_listen():
+            url = server.url.replace("http://", "ws://") + "/ws/feed/"
+            async with websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": server.url}) as socket:
+                await asyncio.sleep(12)  # a quiet spell: two of channels-redis's 5 s waits, and more
+                response = await asyncio.to_thread(post_event)
+                message = await asyncio.wait_for(socket.recv(), timeout=10)
+                return response, json.loads(message)
+
+        response, event = asyncio.run(wait_then_listen())
+
+        assert response.status_code == 201, response.text
+        assert event["address"] == "8 Quiet Street"
+    finally:
+        server.stop()
