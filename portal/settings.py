@@ -150,9 +150,11 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     # channels-redis waits for messages with 5 s blocking reads; redis-py 8 times a socket read out after 5 s
     # by default, which would tear down every WebSocket that stays quiet that long. A longer timeout
-    # still notices a Redis that stopped answering.
+    # still notices a Redis that stopped answering. Every socket joining or leaving uses a connection at
+    # that moment, and redis-py refuses a 101st in use at once by default: a crowd reconnecting after a
+    # restart needs more (Redis itself takes 10,000 clients).
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
-        "hosts": [{"address": REDIS_URL, "socket_timeout": 30}]}}}
+        "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}]}}}
 else:
     # A file cache is shared by daphne and the task cluster (login lockouts, task-cluster
     # heartbeats) without a server; Redis replaces it in production.

@@ -84,3 +84,23 @@ def test_a_websocket_idle_longer_than_redis_reads_wait_stays_connected_and_gets_
         assert event["address"] == "8 Quiet Street"
     finally:
         server.stop()
+
+
+def test_hundreds_of_sockets_joining_and_leaving_at_once_share_the_redis_pool():
+    # Every socket that connects or leaves adds itself to or removes itself from its groups at that moment;
+    # redis-py's asyncio pool refuses a 101st connection in use at once, so a busy RTCC (or everyone
+    # reconnecting after a restart, or leaving at the end of a shift) would crash consumers.
+    from channels.layers import get_channel_layer
+
+    async def crowd():
+        layer = get_channel_layer()
+        channels = [await layer.new_channel() for _ in range(300)]
+        await asyncio.gather(*(layer.group_add("crowd-test", channel) for channel in channels))
+        await layer.group_send("crowd-test", {"type": "crowd.hello"})
+        received = await asyncio.gather(*(layer.receive(channel) for channel in channels))
+        await asyncio.gather(*(layer.group_discard("crowd-test", channel) for channel in channels))
+        return received
+
+    received = asyncio.run(crowd())
+
+    assert [message["type"] for message in received] == ["crowd.hello"] * 300
