@@ -337,7 +337,6 @@ def run_cluster(workers, area_request, server, temp_dir):
     Returns the seconds from queuing to the last task's end, the tasks, the CPU seconds of each part,
     the busy CPUs meanwhile, and when the first and last e-mails were marked sent.
     """
-    from django.conf import settings
     from django.db.models import Max, Min
     from django.utils import timezone
     from django_q.models import Task
@@ -350,9 +349,7 @@ def run_cluster(workers, area_request, server, temp_dir):
     cluster = Cluster(workers, os.path.join(temp_dir, f"qcluster-{workers}.log"))
     try:
         cluster.wait_until_ready()
-        # What the web process reads in production: the workers of every cluster (here one cluster).
-        settings.TASK_WORKERS_TOTAL = workers
-        expected = min(workers, math.ceil(OWNERS / services.EMAIL_BATCH_SIZE))
+        expected = math.ceil(OWNERS / services.EMAIL_BATCH_SIZE)  # one task per batch
         cluster_before, smtp_before = cluster.cpu_seconds(), cpu_seconds(server.process.pid)
         database_before, machine_before = database_backends_cpu(), machine_cpu()
         queued_at = timezone.now()

@@ -180,9 +180,6 @@ Q_CLUSTER = {
     "sync": env_bool("TASKS_SYNC", False),
     "save_limit": 1000,
 }
-# Workers across every host (each runs TASK_WORKERS): an area request's e-mails are split into this
-# many tasks, which the workers run at once (requests_app/services.py, docs/deploy.md).
-TASK_WORKERS_TOTAL = env_int("TASK_WORKERS_TOTAL", Q_CLUSTER["workers"], minimum=1)
 if REDIS_URL and env_bool("TASKS_ON_REDIS", False):
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = REDIS_URL

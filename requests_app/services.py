@@ -155,11 +155,12 @@ def _fan_out(area_request, *, ip_address=None):
 
 
 def _queue_emails(area_request_id, *, owners):
-    """One e-mail task per worker of every cluster (TASK_WORKERS_TOTAL; no more than there are
-    batches): they run at once and share the work by claiming batches."""
+    """One e-mail task per batch of owners. Each claims batches until none is due, so every free worker
+    on every host joins in (a cluster may hold a queued task back while its worker is busy; more tasks
+    than workers keep that from idling the others), and the last tasks find nothing left and end."""
     from django_q.tasks import async_task
 
-    for number in range(1, min(settings.TASK_WORKERS_TOTAL, math.ceil(owners / EMAIL_BATCH_SIZE)) + 1):
+    for number in range(1, math.ceil(owners / EMAIL_BATCH_SIZE) + 1):
         async_task("requests_app.tasks.send_area_request_emails", area_request_id,
                    task_name=f"area-request-{area_request_id}-emails-{number}",
                    group=f"area-request-{area_request_id}-emails")
@@ -170,7 +171,7 @@ def _queue_emails(area_request_id, *, owners):
 def area_request_emails_send(*, area_request_id):
     """E-mail the owners of one area request whose e-mail is due; returns how many were sent.
 
-    The fan-out queues one such task per cluster worker and they run at once: each claims its own
+    The fan-out queues one such task per batch and free workers run them at once: each claims its own
     batches (see _emails_claim), so they share the work and never send the same e-mail. Safe to
     run again at any time: an owner marked "sent" is never e-mailed again.
     """

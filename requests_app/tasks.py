@@ -4,7 +4,7 @@ from requests_app.services import area_request_emails_send, footage_request_emai
 
 
 def send_area_request_emails(area_request_id):
-    """E-mail the owners of one area request not e-mailed yet. The fan-out queues one per worker;
+    """E-mail the owners of one area request not e-mailed yet. The fan-out queues one per batch;
     running at once, they share the work."""
     return area_request_emails_send(area_request_id=area_request_id)
 
