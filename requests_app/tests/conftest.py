@@ -12,6 +12,12 @@ from requests_app.tests.smtp import smtp_server_fixture  # noqa: F401  (fixture)
 
 
 @pytest.fixture
+def uploader(client, resident, login):
+    """The resident's test client, signed in (CSRF checks off, as Django's test client has them)."""
+    return login(client, resident)
+
+
+@pytest.fixture
 def approved_request(operator, waivers, settings, tmp_path):
     settings.FOOTAGE_ROOT = tmp_path / "footage"
     incident = IncidentFactory()

@@ -46,12 +46,6 @@ def _private_storage(disk_footage):
     EVENTS.clear()
 
 
-@pytest.fixture
-def uploader(client, resident, login):
-    """The resident's test client, signed in (CSRF checks off, as Django's test client has them)."""
-    return login(client, resident)
-
-
 # --- Helpers --------------------------------------------------------------------------------------------
 
 def tus_headers(**headers):

@@ -38,11 +38,6 @@ def _events():
     EVENTS.clear()
 
 
-@pytest.fixture
-def uploader(client, resident, login):
-    return login(client, resident)
-
-
 def random_bytes(size):
     return os.urandom(size)
 
@@ -260,11 +255,8 @@ class CrashBeforeRecording(Exception):
     pass
 
 
-@pytest.mark.django_db
-def test_a_crash_after_a_part_reached_the_bucket_but_before_it_was_recorded_loses_nothing(uploader, s3_footage,
-                                                                                          monkeypatch):
-    data = random_bytes(12 * MiB)
-    url, upload = create_upload(uploader, len(data))
+def crash_before_the_next_record(monkeypatch):
+    """The next PATCH dies after storing its bytes, before recording them (a process killed there)."""
     real_record = tus.TusUploadView._record
     calls = []
 
@@ -275,6 +267,14 @@ def test_a_crash_after_a_part_reached_the_bucket_but_before_it_was_recorded_lose
         return real_record(self, *args, **kwargs)
 
     monkeypatch.setattr(tus.TusUploadView, "_record", crash_once)
+
+
+@pytest.mark.django_db
+def test_a_crash_after_a_part_reached_the_bucket_but_before_it_was_recorded_loses_nothing(uploader, s3_footage,
+                                                                                          monkeypatch):
+    data = random_bytes(12 * MiB)
+    url, upload = create_upload(uploader, len(data))
+    crash_before_the_next_record(monkeypatch)
     with pytest.raises(CrashBeforeRecording):
         patch(uploader, url, data[:6 * MiB], 0)
     upload.refresh_from_db()
@@ -292,16 +292,7 @@ def test_a_crash_after_the_last_part_completed_the_file_is_recovered_when_the_pi
     data = random_bytes(7 * MiB)
     url, upload = create_upload(uploader, len(data))
     patch(uploader, url, data[:6 * MiB], 0)
-    real_record = tus.TusUploadView._record
-    calls = []
-
-    def crash_once(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise CrashBeforeRecording
-        return real_record(self, *args, **kwargs)
-
-    monkeypatch.setattr(tus.TusUploadView, "_record", crash_once)
+    crash_before_the_next_record(monkeypatch)
     with pytest.raises(CrashBeforeRecording):
         patch(uploader, url, data[6 * MiB:], 6 * MiB)
     assert multipart_uploads() == []  # completed in the bucket, not yet on the row
