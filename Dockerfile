@@ -43,6 +43,7 @@ COPY --from=frontend /build/node_modules/bootstrap-icons/font node_modules/boots
 COPY --from=frontend /build/node_modules/tus-js-client/dist node_modules/tus-js-client/dist
 COPY --from=frontend /build/node_modules/hls.js/dist node_modules/hls.js/dist
 COPY --from=frontend /build/node_modules/leaflet.markercluster/dist node_modules/leaflet.markercluster/dist
+COPY --from=frontend /build/node_modules/chart.js/dist node_modules/chart.js/dist
 
 # Static files are collected into the image, outside the VAR_DIR volume, so that each release
 # serves its own. DEBUG=0 (the manifest storage) needs SECRET_KEY and ALLOWED_HOSTS: throw-away

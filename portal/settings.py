@@ -262,6 +262,7 @@ STATICFILES_DIRS = [
     ("vendor/tus-js-client", BASE_DIR / "node_modules/tus-js-client/dist"),
     ("vendor/hls.js", BASE_DIR / "node_modules/hls.js/dist"),
     ("vendor/leaflet.markercluster", BASE_DIR / "node_modules/leaflet.markercluster/dist"),
+    ("vendor/chart.js", BASE_DIR / "node_modules/chart.js/dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

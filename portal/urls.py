@@ -9,6 +9,13 @@ from incidents.api import CadEventView, UnitLocationsView
 from portal import views
 from portal.admin_login import admin_login
 from portal.api import MeView
+from portal.transparency_api import (
+    TransparencyMapCSVView,
+    TransparencyMonthlyCSVView,
+    TransparencyReportView,
+    TransparencySummaryCSVView,
+)
+from portal.transparency_views import transparency
 
 portal_patterns = (
     [
@@ -20,6 +27,7 @@ portal_patterns = (
         path("waiver/signatures/<int:pk>/", views.waiver_signature, name="waiver_signature"),
         path("access-log/", views.access_log, name="access_log"),
         path("staff/", views.staff_home, name="staff_home"),
+        path("transparency/", transparency, name="transparency"),
         path("healthz", views.healthz, name="healthz"),
         path("favicon.ico", views.favicon, name="favicon"),
         path("dev/outbox/", views.outbox, name="outbox"),
@@ -37,6 +45,10 @@ api_v1_patterns = [
     path("media-auth/", MediaAuthView.as_view(), name="api-media-auth"),
     path("cad/events/", CadEventView.as_view(), name="api-cad-events"),
     path("units/locations/", UnitLocationsView.as_view(), name="api-unit-locations"),
+    path("transparency/report.json", TransparencyReportView.as_view(), name="api-transparency-report"),
+    path("transparency/monthly.csv", TransparencyMonthlyCSVView.as_view(), name="api-transparency-monthly"),
+    path("transparency/map.csv", TransparencyMapCSVView.as_view(), name="api-transparency-map"),
+    path("transparency/summary.csv", TransparencySummaryCSVView.as_view(), name="api-transparency-summary"),
     *router.urls,
 ]
 
