@@ -128,7 +128,7 @@ def report_charts(report):
               duration_label(month["median_seconds_to_first_answer"]))])
     charts.append(Chart("answer-time", _("Median time from request to the owner's answer"),
                         _("Half of the owners who answered did so faster than this (chart in hours)."),
-                        [Column(_("Median time to answer"))], rows, total, stacked=False))
+                        [Column(_("Median time to answer"))], rows, total, kind="line", stacked=False))
     rows, total = _rows(report, lambda month: [
         _cell(month["needed_supervisor_approval"]), _cell(month["rejected_by_supervisor"])])
     charts.append(Chart("over-limits", _("Requests above the city's limits"),
@@ -149,8 +149,8 @@ def report_charts(report):
     charts.append(Chart("footage-and-cad", _("Footage received and dispatch events"),
                         _("Video files owners gave (checked and kept as evidence), and incidents opened by 911 "
                           "dispatch (CAD) or alarm systems."),
-                        [Column(_("Footage files received")), Column(_("CAD and alarm events"))], rows, total, stacked=False))
-                        kind="line", stacked=False))
+                        [Column(_("Footage files received")), Column(_("CAD and alarm events"))], rows, total,
+                        stacked=False))
     return charts
 
 

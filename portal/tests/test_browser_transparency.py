@@ -4,7 +4,6 @@ Spanish, desktop and a 375-pixel phone."""
 import pytest
 
 from cameras.models import Camera
-
 from portal import transparency
 from portal.tests.test_transparency import BASE, cameras_in_cell, clock, history  # noqa: F401  (fixtures)
 
