@@ -51,7 +51,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class LiveViewNotice(models.TextChoices):
         EACH = "each", _("An e-mail on every live view")
-        DIGEST = "digest", _("One e-mail a day listing the day's live views")
+        DIGEST = "digest", _("One e-mail a day, listing the previous day's live views")
         NONE = "none", _("No e-mail")
 
     email = models.EmailField(_("e-mail address"), unique=True)

@@ -15,7 +15,7 @@ the repeat carries the same Message-ID, so mail clients fold it.
 """
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -48,8 +48,9 @@ def digest_day_due(now):
 def day_bounds(day):
     """[start, end) of a local day, as aware datetimes (23 or 25 hours long across a DST change)."""
     zone = timezone.get_default_timezone()
-    return (datetime.combine(day, time.min, tzinfo=zone),
-            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone))
+    # In UTC: Python subtracts two datetimes of one zone by their wall clocks, which hides the DST hour.
+    return (datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC),
+            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC))
 
 
 def digest_live_views(owner, day):

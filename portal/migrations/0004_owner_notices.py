@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='live_view_notice',
-            field=models.CharField(choices=[('each', 'An e-mail on every live view'), ('digest', "One e-mail a day listing the day's live views"), ('none', 'No e-mail')], default='each', max_length=8, verbose_name='live-view notices'),
+            field=models.CharField(choices=[('each', 'An e-mail on every live view'), ('digest', "One e-mail a day, listing the previous day's live views"), ('none', 'No e-mail')], default='each', max_length=8, verbose_name='live-view notices'),
         ),
         migrations.CreateModel(
             name='NoticeDigest',
