@@ -96,7 +96,7 @@ class MyCameraViewSet(viewsets.ModelViewSet):
     permission_classes = [IsOwnerAccount]
 
     def get_queryset(self):
-        return Camera.objects.owned_by(self.request.user).select_related("rules", "stream")
+        return Camera.objects.owned_by(self.request.user).select_related("owner", "rules", "stream")
 
     def perform_create(self, serializer):
         waiver = Waiver.objects.current_for(self.request.user)

@@ -47,8 +47,9 @@ class SharingRulesForm(forms.Form):
                                           max_value=720, initial=60)
     accept_requests = forms.BooleanField(label=_("Police may e-mail me requests for recorded footage"),
                                          required=False)
-    notify_on_live_view = forms.BooleanField(label=_("E-mail me whenever this camera is viewed live"),
-                                             required=False)
+    notify_on_live_view = forms.BooleanField(
+        label=_("E-mail me whenever this camera is viewed live"), required=False,
+        help_text=_("How: an e-mail each time, one e-mail a day, or none — your choice on your account page."))
     location_precision = forms.ChoiceField(label=_("Location shown to police"),
                                            choices=SharingRules.Precision.choices, widget=forms.RadioSelect)
     paused_until = forms.DateTimeField(

@@ -31,6 +31,7 @@ from cameras.policy import REASONS, Decision, access_ends_at, describe_schedule,
 from cameras.services import live_access_check
 from portal.audit import audit_record
 from portal.models import AuditEvent
+from portal.notices import live_view_email_wanted
 
 # Kinds whose viewers fetch again and again (no connection held open): idle after this long.
 POLLED_KINDS = frozenset({StreamSource.Kind.SNAPSHOT, StreamSource.Kind.HLS, StreamSource.Kind.RTSP})
@@ -133,7 +134,7 @@ def _session_create(*, camera, viewer, incident, token, at, decision, ip_address
     audit_record(action="live.started", actor=viewer, camera=camera, target=f"live:{session.pk}",
                  incident_reference=reference, ip_address=ip_address,
                  details={"code": decision.code, "incident": reference, "kind": session.kind})
-    if camera.rules.notify_on_live_view:
+    if live_view_email_wanted(camera):
         transaction.on_commit(lambda: _queue_live_view_email(session.pk))
     return session
 
@@ -151,6 +152,8 @@ def live_view_email_send(*, live_session_id):
     if session is None or session.camera is None or session.camera_owner is None:
         return 0
     owner = session.camera_owner
+    if not live_view_email_wanted(session.camera, owner=owner):
+        return 0  # the owner switched to a daily e-mail or to none since the view started
     context = {"owner": owner, "camera": session.camera, "viewer_label": session.viewer.staff_label,
                "started_at": timezone.localtime(session.started_at),
                "incident_reference": session.incident.reference if session.incident else "",

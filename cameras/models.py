@@ -305,8 +305,19 @@ class SharingRules(models.Model):
         else:
             lines.append(_("Location shown to police: exact"))
         if self.notify_on_live_view and self.camera.is_integrated:
-            lines.append(_("E-mail me on each live view"))
+            lines.append(self._notice_summary())
         return lines
+
+    def _notice_summary(self):
+        # The rule says which cameras notify; the owner's account says how (portal/notices.py).
+        from portal.models import User
+
+        notice = self.camera.owner.live_view_notice
+        if notice == User.LiveViewNotice.DIGEST:
+            return _("Live views listed in my daily e-mail")
+        if notice == User.LiveViewNotice.NONE:
+            return _("Live views: no e-mail (my account's notice choice)")
+        return _("E-mail me on each live view")
 
 
 class StreamSource(models.Model):
@@ -344,6 +355,10 @@ class LiveSessionQuerySet(models.QuerySet):
         from cameras.live import token_hash
 
         return self.filter(token_hash=token_hash(token))
+
+    def notified_between(self, start, end):
+        """Sessions started in [start, end) on cameras whose rules ask for live-view notices."""
+        return self.filter(started_at__gte=start, started_at__lt=end, camera__rules__notify_on_live_view=True)
 
 
 class LiveSession(models.Model):

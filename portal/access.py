@@ -31,3 +31,16 @@ def owner_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def owner_only(view):
+    """Residents and businesses only; anyone else signed in (police staff) is refused with 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_owner:
+            raise PermissionDenied("This page is for camera owners.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -36,7 +36,7 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use 1/0, true/false, yes/no or on/off.")
 
 
-def env_int(name, default, *, minimum=None):
+def env_int(name, default, *, minimum=None, maximum=None):
     value = _raw(name)
     if value is None:
         return default
@@ -46,6 +46,8 @@ def env_int(name, default, *, minimum=None):
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name}={number} is below the minimum of {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number} is above the maximum of {maximum}.")
     return number
 
 

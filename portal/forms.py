@@ -85,3 +85,12 @@ class StaffProfileForm(forms.Form):
 class WaiverSignForm(forms.Form):
     typed_name = forms.CharField(label=_("Type your full name to sign"), max_length=150)
     agreed = forms.BooleanField(label=_("I have read this agreement and I agree to it."), required=False)
+
+
+class LiveViewNoticeForm(forms.Form):
+    live_view_notice = forms.ChoiceField(
+        label=_("When police watch one of my cameras live"), choices=User.LiveViewNotice.choices,
+        widget=forms.RadioSelect,
+        help_text=_("Applies to the cameras whose rules say to tell you of live views. "
+                    "Every view is in your access log whatever you choose."),
+    )

@@ -49,6 +49,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         BUSINESS = "business", _("Business")
         STAFF = "staff", _("Police staff")
 
+    class LiveViewNotice(models.TextChoices):
+        EACH = "each", _("An e-mail on every live view")
+        DIGEST = "digest", _("One e-mail a day, listing the previous day's live views")
+        NONE = "none", _("No e-mail")
+
     email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     account_type = models.CharField(
@@ -60,6 +65,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("badge number"), max_length=32, blank=True, help_text=_("Shown to owners in their access log.")
     )
     language = models.CharField(_("language"), max_length=8, blank=True)
+    # How the owner hears of live views of the cameras whose rules ask for notices
+    # (SharingRules.notify_on_live_view says which cameras; this says how).
+    live_view_notice = models.CharField(
+        _("live-view notices"), max_length=8, choices=LiveViewNotice.choices, default=LiveViewNotice.EACH
+    )
     is_staff = models.BooleanField(
         _("police staff"), default=False, help_text=_("Staff sign in to the admin and the real-time pages.")
     )
@@ -102,6 +112,38 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.display_name
+
+
+class NoticeDigestQuerySet(models.QuerySet):
+    def claimable(self, now):
+        """Digests not sent yet whose claim is free: never taken, or its lease ran out."""
+        return self.filter(sent_at__isnull=True).filter(
+            models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lte=now))
+
+
+class NoticeDigest(models.Model):
+    """The daily e-mail listing one owner's live views of one local day: at most one per owner and day.
+
+    A worker claims the row with a conditional UPDATE (a lease in `claimed_until`) before it sends
+    and sets `sent_at` after; a worker that dies in between leaves the claim to run out, and the
+    next run sends it (portal/notices.py).
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_digests")
+    day = models.DateField(help_text="The local day (TIME_ZONE) whose live views the e-mail lists.")
+    live_views = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = NoticeDigestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day", "owner"]
+        constraints = [models.UniqueConstraint(fields=["owner", "day"], name="notice_digest_once_per_day")]
+
+    def __str__(self):
+        return f"Live-view digest of {self.day} for user {self.owner_id}"
 
 
 class OutboxEmailQuerySet(models.QuerySet):
@@ -230,6 +272,10 @@ class AuditEventQuerySet(models.QuerySet):
 
         return (self.filter(camera_owner=user, action__in=list(ACTION_LABELS))
                 .select_related("actor").order_by("-id"))
+
+    def access_log_for(self, user):
+        """What the owner's access log shows: others' access to the user's cameras and requests, newest first."""
+        return self.for_owner(user).exclude(actor=user)
 
     def in_chain_order(self):
         return self.order_by("id")

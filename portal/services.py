@@ -4,7 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -154,3 +154,33 @@ def account_close(*, user, ip_address=None):
     user.is_active = False
     user.set_unusable_password()
     user.save(update_fields=["is_active", "password"])
+
+
+@transaction.atomic
+def live_view_notice_set(*, user, notice, ip_address=None):
+    """Choose how the owner hears of live views (portal/notices.py); audited as "notices.changed"."""
+    from portal.audit import audit_record
+
+    if not user.is_owner:
+        raise ValidationError({"live_view_notice": _("Only camera owners choose live-view notices.")})
+    if notice not in User.LiveViewNotice.values:
+        raise ValidationError({"live_view_notice": _("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(User.LiveViewNotice.values)}})
+    previous = user.live_view_notice
+    if previous == notice:
+        return user
+    user.live_view_notice = notice
+    user.save(update_fields=["live_view_notice"])
+    audit_record(action="notices.changed", actor=user, camera_owner=user, target=f"user:{user.pk}",
+                 ip_address=ip_address, details={"live_view_notice": notice, "previous": previous})
+    return user
+
+
+def account_data_export(*, user, export_format, ip_address=None):
+    """Record that the owner downloaded their data (the view then streams it; portal/owner_data.py)."""
+    from portal.audit import audit_record
+
+    if not user.is_owner:
+        raise PermissionDenied("Only camera owners download their data here.")
+    return audit_record(action="account.data_exported", actor=user, camera_owner=user, target=f"user:{user.pk}",
+                        ip_address=ip_address, details={"format": export_format})

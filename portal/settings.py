@@ -370,6 +370,8 @@ LIVE_SESSION_MAX_MINUTES = env_int("LIVE_SESSION_MAX_MINUTES", 60, minimum=1)
 LIVE_RECHECK_SECONDS = env_int("LIVE_RECHECK_SECONDS", 3, minimum=1)
 LIVE_SNAPSHOT_INTERVAL_SECONDS = env_int("LIVE_SNAPSHOT_INTERVAL_SECONDS", 1, minimum=1)
 LIVE_WALL_RADIUS_M = env_int("LIVE_WALL_RADIUS_M", 1000, minimum=10)
+# Owners who chose one daily e-mail of live views get it from this hour (0-23, TIME_ZONE) on (portal/notices.py).
+NOTICE_DIGEST_HOUR = env_int("NOTICE_DIGEST_HOUR", 7, minimum=0, maximum=23)
 # RTSP cameras are served by a media gateway (MediaMTX) that asks /api/v1/media-auth/; the portal
 # relays the gateway's HLS output, e.g. "https://gateway.example/{path}/index.m3u8".
 MEDIA_GATEWAY_HLS_URL = env_str("MEDIA_GATEWAY_HLS_URL", "")

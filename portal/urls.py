@@ -6,7 +6,7 @@ from rest_framework.routers import SimpleRouter
 from cameras.api import MediaAuthView, MyCameraViewSet, StaffCameraSearchViewSet
 from cameras.urls import live_patterns
 from incidents.api import CadEventView, UnitLocationsView
-from portal import views
+from portal import owner_data_views, views
 from portal.admin_login import admin_login
 from portal.api import MeView
 from portal.transparency_api import (
@@ -23,6 +23,10 @@ portal_patterns = (
         path("dashboard/", views.dashboard, name="dashboard"),
         path("account/", views.account, name="account"),
         path("account/close/", views.account_close_view, name="account_close"),
+        path("account/notices/", views.account_notices, name="account_notices"),
+        path("account/my-data/", owner_data_views.my_data, name="my_data"),
+        path("account/my-data/json/", owner_data_views.my_data_json, name="my_data_json"),
+        path("account/my-data/csv/", owner_data_views.my_data_csv, name="my_data_csv"),
         path("waiver/", views.waiver_sign, name="waiver_sign"),
         path("waiver/signatures/<int:pk>/", views.waiver_signature, name="waiver_signature"),
         path("access-log/", views.access_log, name="access_log"),

@@ -16,13 +16,13 @@ from django.views.i18n import set_language
 from cameras.forms import PauseForm
 from cameras.models import Camera
 from portal import health
-from portal.access import owner_required, staff_required
+from portal.access import owner_only, owner_required, staff_required
 from portal.audit import audit_events_with_camera_names
-from portal.forms import ProfileForm, StaffProfileForm, WaiverSignForm
+from portal.forms import LiveViewNoticeForm, ProfileForm, StaffProfileForm, WaiverSignForm
 from portal.models import AuditEvent, OutboxEmail, User, Waiver, WaiverSignature
 from portal.request_info import client_ip, user_agent
 from portal.roles import DESCRIPTIONS
-from portal.services import account_close, user_set_language
+from portal.services import account_close, live_view_notice_set, user_set_language
 from portal.services import waiver_sign as waiver_sign_service
 from requests_app.models import FootageRequest
 
@@ -39,7 +39,7 @@ def home(request):
 @owner_required
 def dashboard(request):
     user = request.user
-    cameras = list(Camera.objects.owned_by(user).select_related("rules", "stream"))
+    cameras = list(Camera.objects.owned_by(user).select_related("owner", "rules", "stream"))
     now = timezone.now()
     for camera in cameras:
         camera.paused_now = camera.rules.is_paused(now)
@@ -52,7 +52,7 @@ def dashboard(request):
         "waiver": waiver,
         "signed_current": waiver is None or waiver.signatures.filter(user=user).exists(),
         "has_signed_before": user.waiver_signatures.exists(),
-        "access_events": AuditEvent.objects.for_owner(user).exclude(actor=user)[:5],
+        "access_events": AuditEvent.objects.access_log_for(user)[:5],
         "any_paused": any(camera.paused_now for camera in cameras),
         "pause_form": PauseForm(),
         "footage_requests": FootageRequest.objects.open_for_owner(user)[:20],
@@ -93,7 +93,7 @@ def waiver_signature(request, pk):
 
 @owner_required
 def access_log(request):
-    events = AuditEvent.objects.for_owner(request.user).exclude(actor=request.user)[:500]
+    events = AuditEvent.objects.access_log_for(request.user)[:500]
     return render(request, "portal/access_log.html",
                   {"events": audit_events_with_camera_names(events, owner=request.user)})
 
@@ -121,7 +121,22 @@ def account(request):
         form.save(user)
         messages.success(request, _("Your details were saved."))
         return redirect("portal:account")
-    return render(request, "portal/account.html", {"form": form})
+    notice_form = LiveViewNoticeForm(initial={"live_view_notice": user.live_view_notice}) if user.is_owner else None
+    return render(request, "portal/account.html", {"form": form, "notice_form": notice_form})
+
+
+@require_POST
+@owner_only
+def account_notices(request):
+    form = LiveViewNoticeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose how you want to hear of live views: each time, once a day, or never."))
+        return redirect("portal:account")
+    live_view_notice_set(user=request.user, notice=form.cleaned_data["live_view_notice"],
+                         ip_address=client_ip(request))
+    messages.success(request, _("Your live-view notice choice was saved: %(choice)s.") % {
+        "choice": request.user.get_live_view_notice_display()})
+    return redirect(f"{reverse('portal:account')}#notices")
 
 
 @staff_required
