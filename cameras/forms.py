@@ -12,7 +12,8 @@ DAY_CHOICES = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("
 class CameraForm(forms.Form):
     name = forms.CharField(label=_("Camera name"), max_length=100,
                            help_text=_("For you, e.g. “Front porch”. Police see it in their search."))
-    address = forms.CharField(label=_("Address"), max_length=255)
+    address = forms.CharField(label=_("Address"), max_length=255,
+                              widget=forms.TextInput(attrs={"autocomplete": "street-address"}))
     latitude = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90,
                                 help_text=_("Filled in when you click the map; you can also type it."))
     longitude = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)
