@@ -1,6 +1,7 @@
 from datetime import UTC
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from cameras.models import Camera, SharingRules, StreamSource
@@ -31,6 +32,12 @@ class CameraForm(forms.Form):
     @classmethod
     def initial_for(cls, camera):
         return {name: getattr(camera, name) for name in cls.base_fields}
+
+    @property
+    def suggests_while_typing(self):
+        """The local address search answers as the owner types; a Nominatim server only on Find or Enter,
+        as the public server's usage policy asks (no autocomplete)."""
+        return settings.GEOCODER == "local"
 
 
 class SharingRulesForm(forms.Form):

@@ -472,3 +472,17 @@ def test_the_endpoint_answers_in_the_users_language(client, login, resident, nom
     client.get("/cameras/geocode/", {"q": "12 Main St"}, HTTP_ACCEPT_LANGUAGE="es")
 
     assert nominatim.requests[-1]["headers"]["Accept-Language"] == "es"
+
+
+def test_the_form_suggests_while_typing_only_with_the_local_search(client, login, resident, waivers, settings):
+    from portal.tests.factories import sign_waiver
+
+    sign_waiver(resident)
+    login(client, resident)
+    assert "data-while-typing" in client.get("/cameras/new/").content.decode()
+
+    # The public Nominatim's usage policy forbids autocomplete: search on Find or Enter only.
+    settings.GEOCODER, settings.GEOCODER_URL = "nominatim", "http://127.0.0.1:9"
+    page = client.get("/cameras/new/").content.decode()
+    assert "data-while-typing" not in page
+    assert 'data-url="/cameras/geocode/"' in page

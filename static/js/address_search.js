@@ -1,5 +1,5 @@
 // Address search on the camera form: the address field becomes a combobox whose suggestions come
-// from /cameras/geocode/. Choosing one fills the address, latitude and longitude; the map
+// from /cameras/geocode/, as the owner types (local search) or on Find and Enter (Nominatim). Choosing one fills the address, latitude and longitude; the map
 // (camera_map.js) follows the latitude and longitude inputs, so the pin moves there. Without this
 // script the form still takes a typed address and coordinates.
 (function () {
@@ -75,7 +75,7 @@
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
       highlight(-1);
-      say(text.found.replace("%(count)s", String(found.length)));
+      say(text.found.replace("{count}", String(found.length)));
     }
 
     function choose(index) {
@@ -89,7 +89,7 @@
       latInput.dispatchEvent(new Event("input"));
       lngInput.dispatchEvent(new Event("input"));
       close();
-      say(text.chosen.replace("%(address)s", place.label));
+      say(text.chosen.replace("{address}", place.label));
       input.focus();
     }
 
@@ -125,10 +125,12 @@
       }
     }
 
-    input.addEventListener("input", () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => search(false), TYPING_PAUSE_MS);
-    });
+    if ("whileTyping" in box.dataset) {
+      input.addEventListener("input", () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => search(false), TYPING_PAUSE_MS);
+      });
+    }
 
     input.addEventListener("keydown", (event) => {
       const open = !list.hidden && places.length > 0;
