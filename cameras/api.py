@@ -4,9 +4,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, throttling, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.permissions import AllowAny
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cameras import services
+from cameras.geocoding import GeocoderUnavailable, geocode
 from cameras.live import media_gateway_authorize
 from cameras.models import Camera, SharingRules, StreamSource
 from cameras.search import staff_camera_results
@@ -229,3 +231,50 @@ class MediaAuthView(APIView):
             action=data["action"], path=data["path"], token=data["token"], query=data["query"], user=data["user"],
             password=data["password"], ip=data["ip"], protocol=data["protocol"])
         return Response(status=status.HTTP_204_NO_CONTENT if allowed else status.HTTP_401_UNAUTHORIZED)
+
+
+# --- Address search for the camera form ---------------------------------------------------------
+
+class GeocodeThrottle(throttling.UserRateThrottle):
+    """GEOCODER_RATE_LIMIT searches per signed-in user, read at each request."""
+
+    scope = "geocode"
+
+    def get_rate(self):
+        return settings.GEOCODER_RATE_LIMIT
+
+    def allow_request(self, request, view):
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+
+class GeocodeQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(min_length=3, max_length=200, error_messages={
+        "required": gettext_lazy("Type an address to search for."),
+        "blank": gettext_lazy("Type an address to search for."),
+        "min_length": gettext_lazy("Type at least 3 characters of the address."),
+        "max_length": gettext_lazy("An address has at most 200 characters."),
+    })
+
+
+class PlaceSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+
+
+class GeocodeView(APIView):
+    """Addresses matching ?q=, best first, for placing a camera: any signed-in user (owners and staff)."""
+
+    throttle_classes = [GeocodeThrottle]
+
+    @extend_schema(parameters=[GeocodeQuerySerializer], responses={200: PlaceSerializer(many=True)})
+    def get(self, request):
+        query = GeocodeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            places = geocode(query.validated_data["q"])
+        except GeocoderUnavailable as error:
+            return Response({"detail": str(error)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response([place.as_json() for place in places])

@@ -1,6 +1,7 @@
 from datetime import UTC
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from cameras.models import Camera, SharingRules, StreamSource
@@ -12,7 +13,8 @@ DAY_CHOICES = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("
 class CameraForm(forms.Form):
     name = forms.CharField(label=_("Camera name"), max_length=100,
                            help_text=_("For you, e.g. “Front porch”. Police see it in their search."))
-    address = forms.CharField(label=_("Address"), max_length=255)
+    address = forms.CharField(label=_("Address"), max_length=255,
+                              widget=forms.TextInput(attrs={"autocomplete": "street-address"}))
     latitude = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90,
                                 help_text=_("Filled in when you click the map; you can also type it."))
     longitude = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)
@@ -30,6 +32,12 @@ class CameraForm(forms.Form):
     @classmethod
     def initial_for(cls, camera):
         return {name: getattr(camera, name) for name in cls.base_fields}
+
+    @property
+    def suggests_while_typing(self):
+        """The local address search answers as the owner types; a Nominatim server only on Find or Enter,
+        as the public server's usage policy asks (no autocomplete)."""
+        return settings.GEOCODER == "local"
 
 
 class SharingRulesForm(forms.Form):

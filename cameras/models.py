@@ -397,3 +397,84 @@ class LiveSession(models.Model):
     @property
     def is_ended(self):
         return self.ended_at is not None
+
+
+def _prefix_condition(connection, field, prefix):
+    """Rows whose field starts with prefix, in a form the field's index can serve.
+
+    SQLite's LIKE ignores case and so cannot use a plain index; the search texts are lower-case and
+    SQLite compares bytes, so a range is the same test. PostgreSQL serves LIKE 'x%' from the
+    varchar_pattern_ops index.
+    """
+    if connection.vendor == "sqlite":
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return models.Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
+    return models.Q(**{f"{field}__startswith": prefix})
+
+
+class AddressQuerySet(models.QuerySet):
+    def number_first(self, prefixes):
+        """Addresses whose text read number first ("12 main street ...") starts with one of the prefixes."""
+        return self._starting_with("search_text", prefixes).order_by("search_text", "pk")
+
+    def street_first(self, prefixes):
+        """Addresses whose text read street first ("main street 12 ...") starts with one of the prefixes."""
+        return self._starting_with("street_text", prefixes).order_by("street_text", "pk")
+
+    def containing_words(self, words, *, last_is_partial):
+        """Addresses with every word somewhere in their text; an unfinished last word matches a word's start."""
+        queryset = self
+        for index, word in enumerate(words):
+            whole = not (last_is_partial and index == len(words) - 1)
+            queryset = queryset.filter(search_text__contains=f" {word} " if whole else f" {word}")
+        return queryset.order_by("search_text", "pk")
+
+    def _starting_with(self, field, prefixes):
+        from django.db import connections
+
+        connection = connections[self.db]
+        condition = models.Q()
+        for prefix in prefixes:
+            condition |= _prefix_condition(connection, field, prefix)
+        return self.filter(condition)
+
+
+class Address(models.Model):
+    """A street address and its point, imported from an OpenAddresses file (`manage.py import_addresses`)."""
+
+    number = models.CharField(_("number"), max_length=32)
+    street = models.CharField(_("street"), max_length=200)
+    unit = models.CharField(_("unit"), max_length=64, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    latitude = models.FloatField(_("latitude"), validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(_("longitude"), validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    # Normalised words (cameras.geocoding.normalise_words) between single spaces and padded with one
+    # at each end, so that " main " finds the whole word: number first, and street first.
+    search_text = models.CharField(max_length=500, editable=False)
+    street_text = models.CharField(max_length=500, editable=False)
+    # The file's HASH, or a digest of the row: importing the same file again adds nothing.
+    source_key = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = AddressQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["street", "number", "unit", "pk"]
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        indexes = [
+            models.Index(fields=["search_text"], name="address_search_text", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["street_text"], name="address_street_text", opclasses=["varchar_pattern_ops"]),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        """How the address is shown and filled into a camera's address: "12 Main St, Unit 3, Riverton 10001"."""
+        line = f"{self.number} {self.street}"
+        if self.unit:
+            line += f", {self.unit}"
+        place = " ".join(part for part in (self.city, self.postcode) if part)
+        return f"{line}, {place}" if place else line

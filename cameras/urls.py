@@ -1,6 +1,7 @@
 from django.urls import path
 
 from cameras import views
+from cameras.api import GeocodeView
 
 app_name = "cameras"
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/stream/test/", views.camera_stream_test, name="stream_test"),
     path("<int:pk>/delete/", views.camera_delete, name="delete"),
     path("pause/", views.sharing_pause, name="pause"),
+    path("geocode/", GeocodeView.as_view(), name="geocode"),
 ]
 
 # Included at /live/ by portal/urls.py (namespace "live"); async views served by daphne.

@@ -7,6 +7,7 @@ secret, so an authenticator app set up once keeps working.
 import math
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.adapter import get_adapter as get_mfa_adapter
@@ -17,7 +18,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from cameras.models import Camera, SharingRules, StreamSource
+from cameras.geocoding import address_import
+from cameras.models import Address, Camera, SharingRules, StreamSource
 from cameras.services import camera_register, sharing_rules_update, stream_source_set
 from portal import roles
 from portal.models import Audience, User, Waiver
@@ -104,6 +106,9 @@ LAST = ["Lopez", "Smith", "Johnson", "Chen", "Garcia", "Brown", "Nguyen", "Okafo
 SHOPS = ["Bakery", "Pharmacy", "Hardware", "Diner", "Laundromat", "Books", "Grocery", "Auto Repair", "Cafe",
          "Barbershop", "Florist", "Deli"]
 DEMO_OWNER_COUNT = 150
+# The demo town's street grid around the default map centre (cameras/demo/make_addresses.py writes it).
+DEMO_ADDRESSES = Path(__file__).resolve().parent.parent / "cameras" / "demo" / "addresses.csv"
+SNAP_TO_ADDRESS_M = 600
 
 
 def _ensure_waivers(supervisor):
@@ -146,10 +151,23 @@ def _demo_rules(rng, camera):
                                    else SharingRules.Precision.EXACT)}
 
 
-def _register_demo_cameras(rng, owner, count, centre):
+def _nearest_address(addresses, lat, lng):
+    """The demo address nearest to the point if one is within SNAP_TO_ADDRESS_M (another map centre has none)."""
+    scale = math.cos(math.radians(lat))
+    best = min(addresses, key=lambda a: (a.latitude - lat) ** 2 + ((a.longitude - lng) * scale) ** 2, default=None)
+    if best is None or math.hypot(best.latitude - lat, (best.longitude - lng) * scale) * 111_195 > SNAP_TO_ADDRESS_M:
+        return None
+    return best
+
+
+def _register_demo_cameras(rng, owner, count, centre, addresses=()):
     street = rng.choice(STREETS)
     number = rng.randint(1, 1999)
     lat, lng = _random_point(rng, *centre)
+    address = f"{number} {street}"
+    nearest = _nearest_address(addresses, lat, lng)
+    if nearest is not None:  # the camera is at a real demo address, which the address search finds
+        lat, lng, address = nearest.latitude, nearest.longitude, f"{nearest.number} {nearest.street}"
     business = owner.account_type == User.AccountType.BUSINESS
     for index in range(count):
         camera = camera_register(
@@ -157,7 +175,7 @@ def _register_demo_cameras(rng, owner, count, centre):
                                "Register", "Loading dock"][(index + (4 if business else 0)) % 8],
             latitude=round(lat + rng.uniform(-0.0001, 0.0001), 6),
             longitude=round(lng + rng.uniform(-0.0001, 0.0001), 6),
-            address=f"{number} {street}", site_kind=Camera.SiteKind.BUSINESS if business else Camera.SiteKind.HOME,
+            address=address, site_kind=Camera.SiteKind.BUSINESS if business else Camera.SiteKind.HOME,
             coverage=rng.sample(["street", "sidewalk", "entrance", "parking", "driveway", "yard"], 2),
             access_level=(Camera.AccessLevel.INTEGRATED if business and rng.random() < 0.6
                           else Camera.AccessLevel.REGISTERED),
@@ -171,12 +189,13 @@ def _ensure_city(supervisor):
     rng = random.Random(2026)  # noqa: S311  (demo data, reproducible on purpose)
     password_hash = make_password(DEMO_PASSWORD)
     centre = tuple(float(value) for value in settings.LEAFLET_CONFIG["DEFAULT_CENTER"])
+    addresses = list(Address.objects.only("number", "street", "latitude", "longitude"))
     _ensure_waivers(supervisor)
     for details in OWNERS:
         owner = User.objects.get(email=details["email"])
         _sign_current(owner)
         if not owner.cameras.exists():
-            _register_demo_cameras(rng, owner, 2, centre)
+            _register_demo_cameras(rng, owner, 2, centre, addresses)
     for number in range(DEMO_OWNER_COUNT):
         business = number % 4 == 0
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -189,7 +208,7 @@ def _ensure_city(supervisor):
         if number % 10 != 9:  # a few owners have not signed yet
             _sign_current(owner)
         if not owner.cameras.exists():
-            _register_demo_cameras(rng, owner, count, centre)
+            _register_demo_cameras(rng, owner, count, centre, addresses)
 
 
 @transaction.atomic
@@ -205,10 +224,17 @@ def demo_seed():
         secret = _ensure_totp(user)
         uri = get_mfa_adapter().build_totp_url(user, secret)
         logins.append(StaffLogin(user.email, details["roles"], secret, uri))
+    _ensure_addresses()
     _ensure_city(supervisor)
     _ensure_demo_streams()
     _ensure_incident()
     return logins
+
+
+def _ensure_addresses():
+    """The demo town's addresses for the camera form's address search; a second run adds nothing."""
+    with DEMO_ADDRESSES.open(newline="", encoding="utf-8") as lines:
+        address_import(lines=lines)
 
 
 def _ensure_demo_streams():
@@ -237,5 +263,5 @@ def _ensure_incident():
     end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     incident_create(created_by=operator, assigned_officers=[officer], incident_type=Incident.Type.BURGLARY,
                     priority=Incident.Priority.URGENT, case_number="RPD-26-004211", latitude=lat + 0.001,
-                    longitude=lng - 0.0015, address="210 Market St", description="Rear door forced overnight.",
+                    longitude=lng - 0.0015, address="1815 Market St", description="Rear door forced overnight.",
                     window_start=end - timedelta(hours=6), window_end=end)

@@ -128,3 +128,28 @@ def env_storage_url(name):
         raise ImproperlyConfigured(f"{name}'s addressing must be 'path' or 'virtual', not {addressing!r}.")
     return {"bucket_name": parts.netloc, "location": parts.path.strip("/"), "endpoint_url": endpoint,
             "region_name": options.get("region") or None, "addressing_style": addressing}
+
+
+def env_choice(name, default, choices):
+    """One of a fixed set of words, e.g. GEOCODER=local|nominatim."""
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(choices)}.")
+    return value.lower()
+
+
+def env_viewbox(name):
+    """A box of the map given as WEST,SOUTH,EAST,NORTH in degrees (longitude, latitude), or None."""
+    value = _raw(name)
+    if value is None:
+        return None
+    help_text = f"{name}={value!r} is not a box: use WEST,SOUTH,EAST,NORTH in degrees, e.g. -74.03,40.69,-73.98,40.74."
+    try:
+        west, south, east, north = (float(part) for part in value.split(","))
+    except ValueError:
+        raise ImproperlyConfigured(help_text) from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise ImproperlyConfigured(help_text)
+    return (west, south, east, north)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.directories import ensure_folder
 from portal.env import (
     env_bool,
+    env_choice,
     env_database,
     env_email,
     env_int,
@@ -23,6 +24,7 @@ from portal.env import (
     env_redis_url,
     env_storage_url,
     env_str,
+    env_viewbox,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -376,6 +378,20 @@ NOTICE_DIGEST_HOUR = env_int("NOTICE_DIGEST_HOUR", 7, minimum=0, maximum=23)
 # relays the gateway's HLS output, e.g. "https://gateway.example/{path}/index.m3u8".
 MEDIA_GATEWAY_HLS_URL = env_str("MEDIA_GATEWAY_HLS_URL", "")
 MEDIA_GATEWAY_PUBLISH_SECRET = env_str("MEDIA_GATEWAY_PUBLISH_SECRET", "")
+
+# Address search on the camera form (cameras/geocoding.py, docs/deploy.md): "local" searches the
+# addresses imported with `manage.py import_addresses`; "nominatim" asks a Nominatim-compatible server.
+GEOCODER = env_choice("GEOCODER", "local", ("local", "nominatim"))
+GEOCODER_URL = env_str("GEOCODER_URL", "")
+if GEOCODER == "nominatim" and urlsplit(GEOCODER_URL).scheme not in ("http", "https"):
+    raise ImproperlyConfigured("GEOCODER=nominatim needs GEOCODER_URL, the server's http(s):// address.")
+GEOCODER_TIMEOUT_SECONDS = env_int("GEOCODER_TIMEOUT_SECONDS", 3, minimum=1)
+# Searches are kept inside this box (WEST,SOUTH,EAST,NORTH); without it, a square of
+# GEOCODER_RADIUS_M around the map centre (0: anywhere the server knows).
+GEOCODER_VIEWBOX = env_viewbox("GEOCODER_VIEWBOX")
+GEOCODER_RADIUS_M = env_int("GEOCODER_RADIUS_M", 20000, minimum=0)
+# Searches per signed-in user (DRF rate syntax); the form searches as the owner types.
+GEOCODER_RATE_LIMIT = env_rate("GEOCODER_RATE_LIMIT", "60/min")
 
 # --- Footage requests -------------------------------------------------------------------
 # Private storage for uploads, evidence and exports, through Django's storage API

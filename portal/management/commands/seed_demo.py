@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from cameras.models import Address
 from portal.demo import DEMO_PASSWORD, OWNERS, demo_seed
 
 
@@ -9,6 +10,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         logins = demo_seed()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"The camera form's address search knows {Address.objects.count()} demo addresses "
+                          "(e.g. 1815 Market St).")
         self.stdout.write(f"\nAll demo accounts use the password: {DEMO_PASSWORD}\n")
         self.stdout.write("Camera owners:")
         for owner in OWNERS:
