@@ -97,8 +97,7 @@ class OversightFilterForm(forms.Form):
 
     staff = StaffChoiceField(label=_("Staff member"), required=False, empty_label=_("Anyone"),
                              queryset=User.objects.staff().order_by("full_name", "email"))
-    incident = forms.CharField(label=_("Incident reference"), max_length=64, required=False,
-                               widget=forms.TextInput(attrs={"placeholder": "2026-000042"}))
+    incident = forms.CharField(label=_("Incident reference"), max_length=64, required=False)
     camera = forms.CharField(label=_("Camera (number or name)"), max_length=100, required=False)
     owner = forms.CharField(label=_("Camera owner (name or e-mail)"), max_length=150, required=False)
     action = forms.ChoiceField(label=_("Action"), required=False)
