@@ -84,9 +84,9 @@ def test_oversight_filters_the_log_opens_the_flags_and_exports(page, live_server
     page.get_by_role("link", name="Open “Many refusals by one person”").click()
     assert page.locator("table.oversight-table tbody tr").count() == 1
     assert "3 refusals in 24 h" in page.locator("table.oversight-table").inner_text()
+    screenshot("oversight-flag")
     page.set_viewport_size({"width": 375, "height": 812})
     assert fits_the_width(page)
-    screenshot("oversight-flag")
     screenshot("oversight-flag", phone=True)
 
     assert console_errors == []
