@@ -37,6 +37,16 @@ class UserChangeAdminForm(UserChangeForm):
         model = User
         fields = "__all__"
 
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("shift_start"), cleaned.get("shift_end")
+        if (start is None) != (end is None):
+            raise ValidationError(_("Set both the start and the end of the shift, or neither."))
+        if start is not None and start == end:
+            raise ValidationError(_("A shift cannot start and end at the same time; leave both empty for no "
+                                    "shift hours."))
+        return cleaned
+
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
@@ -50,7 +60,7 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Person"), {"fields": ["full_name", "account_type", "business_name", "phone", "language"]}),
-        (_("Police staff"), {"fields": ["is_staff", "badge_number", "groups"]}),
+        (_("Police staff"), {"fields": ["is_staff", "badge_number", "groups", ("shift_start", "shift_end")]}),
         (_("Advanced"), {"classes": ["collapse"], "fields": ["is_active", "is_superuser", "user_permissions"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]

@@ -94,3 +94,39 @@ class LiveViewNoticeForm(forms.Form):
         help_text=_("Applies to the cameras whose rules say to tell you of live views. "
                     "Every view is in your access log whatever you choose."),
     )
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.staff_label} · {obj.email}"
+
+
+class OversightFilterForm(forms.Form):
+    """The audit browser's filters (GET). Every field is optional; empty means "any"."""
+
+    staff = StaffChoiceField(label=_("Staff member"), required=False, empty_label=_("Anyone"),
+                             queryset=User.objects.staff().order_by("full_name", "email"))
+    incident = forms.CharField(label=_("Incident reference"), max_length=64, required=False)
+    camera = forms.CharField(label=_("Camera (number or name)"), max_length=100, required=False)
+    owner = forms.CharField(label=_("Camera owner (name or e-mail)"), max_length=150, required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[
+        ("", _("Any outcome")), ("allowed", _("Allowed")), ("refused", _("Refused")),
+        ("recorded", _("Recorded (no decision)"))])
+    date_from = forms.DateField(label=_("From (date)"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date_to = forms.DateField(label=_("Until (date, included)"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def __init__(self, *args, **kwargs):
+        from portal.oversight import action_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", _("Any action")), *action_choices()]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end date is before the start date: choose a later end date."))
+        return cleaned

@@ -1,5 +1,6 @@
 import hashlib
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -74,6 +75,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("police staff"), default=False, help_text=_("Staff sign in to the admin and the real-time pages.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Staff working hours in the city's time zone; a shift that starts after it ends runs past midnight.
+    shift_start = models.TimeField(
+        _("shift starts"), null=True, blank=True,
+        help_text=_("Optional. Oversight flags access outside these hours (city time). Set both or neither."),
+    )
+    shift_end = models.TimeField(
+        _("shift ends"), null=True, blank=True,
+        help_text=_("A shift ending before it starts runs past midnight (22:00 to 06:00)."),
+    )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
 
     objects = UserManager()
@@ -265,6 +275,13 @@ class WaiverSignature(models.Model):
         raise ValueError("Waiver signatures are never deleted.")
 
 
+# What staff do with cameras and footage: the actions the shift-hours flag looks at.
+STAFF_ACCESS_ACTIONS = [
+    "live.access", "live.started", "live.wall", "camera.search", "camera.map", "area_request.created",
+    "footage.viewed", "footage.downloaded", "footage.custody_report",
+]
+
+
 class AuditEventQuerySet(models.QuerySet):
     def for_owner(self, user):
         """Police access to the user's cameras (also cameras since deleted), newest first."""
@@ -279,6 +296,97 @@ class AuditEventQuerySet(models.QuerySet):
 
     def in_chain_order(self):
         return self.order_by("id")
+
+    # --- Oversight: the audit browser's filters -------------------------------------------------
+
+    def actions_recorded(self):
+        """The distinct actions in the log."""
+        return self.order_by("action").values_list("action", flat=True).distinct()
+
+    def by_actor(self, actor_id):
+        return self.filter(actor_id=actor_id)
+
+    def for_incident(self, reference):
+        return self.filter(incident_reference__iexact=reference.strip())
+
+    def for_cameras(self, camera_ids):
+        """Events whose camera is one of `camera_ids` (ids, so that deleted cameras still match)."""
+        return self.filter(camera_id__in=list(camera_ids))
+
+    def for_camera_owners(self, owner_ids):
+        return self.filter(camera_owner_id__in=list(owner_ids))
+
+    def with_action(self, action):
+        return self.filter(action=action)
+
+    def with_outcome(self, outcome):
+        return self.filter(outcome=outcome)
+
+    def created_between(self, start=None, end=None):
+        """Events at or after `start` and before `end` (aware datetimes; either may be None)."""
+        events = self
+        if start is not None:
+            events = events.filter(created_at__gte=start)
+        if end is not None:
+            events = events.filter(created_at__lt=end)
+        return events
+
+    # --- Oversight: flags worth a look (docs/oversight.md states each rule) ---------------------
+
+    def live_views_without_open_incident(self):
+        """Live viewing started with no incident, or for one that was not open at the time."""
+        from incidents.models import Incident
+
+        open_then = Incident.objects.filter(reference=models.OuterRef("incident_reference"),
+                                            created_at__lte=models.OuterRef("created_at")).filter(
+            models.Q(closed_at__isnull=True) | models.Q(closed_at__gt=models.OuterRef("created_at"))
+            | models.Q(status=Incident.Status.OPEN))
+        return self.filter(action="live.started").exclude(models.Exists(open_then))
+
+    def area_requests_over_limits(self):
+        """Area requests whose radius or time window went beyond the city's limits."""
+        return (self.filter(action="area_request.created", details__has_key="over_limits")
+                .exclude(details__over_limits=[]))
+
+    def footage_downloads_by_unassigned_staff(self):
+        """Footage downloads by someone who neither opened the incident nor is assigned to it."""
+        from incidents.models import Incident
+
+        theirs = Incident.objects.filter(reference=models.OuterRef("incident_reference")).filter(
+            models.Q(created_by_id=models.OuterRef("actor_id"))
+            | models.Q(assigned_officers=models.OuterRef("actor_id")))
+        return self.filter(action="footage.downloaded").exclude(models.Exists(theirs))
+
+    def outside_shift_hours(self, tzinfo=None):
+        """Access by staff with shift hours set, at a time of day (city time) outside their shift."""
+        from zoneinfo import ZoneInfo
+
+        from django.db.models.functions import TruncTime
+
+        tzinfo = tzinfo or ZoneInfo(settings.TIME_ZONE)
+        start, end = models.F("actor__shift_start"), models.F("actor__shift_end")
+        day_shift = models.Q(actor__shift_start__lt=end) & (models.Q(local_time__lt=start)
+                                                            | models.Q(local_time__gte=end))
+        overnight = models.Q(actor__shift_start__gt=end, local_time__lt=start, local_time__gte=end)
+        return (self.filter(action__in=STAFF_ACCESS_ACTIONS, actor__is_staff=True,
+                            actor__shift_start__isnull=False, actor__shift_end__isnull=False)
+                .annotate(local_time=TruncTime("created_at", tzinfo=tzinfo))
+                .filter(day_shift | overnight))
+
+    def refusal_bursts(self, threshold, hours=24):
+        """Refusals of one person that are more than `threshold` of theirs within `hours`.
+
+        Each returned event carries `refusals_in_window`: that person's refusals in the `hours`
+        up to and including it. The first `threshold` refusals of a burst are not returned.
+        """
+        window = AuditEvent.objects.filter(
+            outcome=AuditEvent.Outcome.DENIED, actor_id=models.OuterRef("actor_id"),
+            created_at__gt=models.OuterRef("created_at") - timedelta(hours=hours),
+            id__lte=models.OuterRef("id"),  # the chain's order; several events can share a timestamp
+        ).order_by().values("actor_id").annotate(total=models.Count("id")).values("total")
+        return (self.filter(outcome=AuditEvent.Outcome.DENIED, actor__isnull=False)
+                .annotate(refusals_in_window=models.Subquery(window, output_field=models.IntegerField()))
+                .filter(refusals_in_window__gt=threshold))
 
 
 class AuditEvent(models.Model):

@@ -427,6 +427,10 @@ FOOTAGE_LINK_SESSION_HOURS = env_int("FOOTAGE_LINK_SESSION_HOURS", 12, minimum=1
 RETENTION_CLOSED_REQUEST_DAYS = env_int("RETENTION_CLOSED_REQUEST_DAYS", 30, minimum=1)
 EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", 365, minimum=1)
 
+# --- Oversight -------------------------------------------------------------------------------
+# The oversight desk flags a person with more refused decisions than this within 24 hours.
+OVERSIGHT_REFUSALS_THRESHOLD = env_int("OVERSIGHT_REFUSALS_THRESHOLD", 5, minimum=1)
+
 # --- CAD, alarms and unit positions -------------------------------------------------------
 # An incident opened by a CAD or alarm event covers this long from the event (extended by updates).
 CAD_INCIDENT_WINDOW_MINUTES = env_int("CAD_INCIDENT_WINDOW_MINUTES", 60, minimum=1)

@@ -6,7 +6,7 @@ from rest_framework.routers import SimpleRouter
 from cameras.api import MediaAuthView, MyCameraViewSet, StaffCameraSearchViewSet
 from cameras.urls import live_patterns
 from incidents.api import CadEventView, UnitLocationsView
-from portal import owner_data_views, views
+from portal import oversight_views, owner_data_views, views
 from portal.admin_login import admin_login
 from portal.api import MeView
 from portal.transparency_api import (
@@ -32,6 +32,10 @@ portal_patterns = (
         path("access-log/", views.access_log, name="access_log"),
         path("staff/", views.staff_home, name="staff_home"),
         path("transparency/", transparency, name="transparency"),
+        path("oversight/", oversight_views.audit_browser, name="oversight"),
+        path("oversight/flags/", oversight_views.flag_list, name="oversight_flags"),
+        path("oversight/flags/<slug:slug>/", oversight_views.flag_detail, name="oversight_flag"),
+        path("oversight/export.csv", oversight_views.export_csv, name="oversight_export"),
         path("healthz", views.healthz, name="healthz"),
         path("favicon.ico", views.favicon, name="favicon"),
         path("dev/outbox/", views.outbox, name="outbox"),
