@@ -129,6 +129,10 @@ ACTIONS = {
     "waiver.signed": ActionText(_("Agreement signed"),
                                 _("%(actor)s signed version %(version)s of the program agreement.")),
     "account.closed": ActionText(_("Account closed"), _("%(actor)s closed their account and left the program.")),
+    "account.data_exported": ActionText(_("Owner's data downloaded"),
+                                        _("%(actor)s downloaded a copy of their own data (%(format)s).")),
+    "notices.changed": ActionText(_("Live-view notices changed"),
+                                  _("%(actor)s chose how to hear of live views of their cameras: %(notice)s.")),
     "audit.exported": ActionText(_("Audit log exported"),
                                  _("%(actor)s exported %(rows)s audit events as CSV.")),
 }
@@ -278,6 +282,10 @@ def _values(event, camera_names, text):
         values["audience"] = _choice_label(Audience, details["audience"])
     if "rows" in details:
         values["rows"] = details["rows"]
+    if "format" in details:
+        values["format"] = str(details["format"]).upper()
+    if event.action == "notices.changed":
+        values["notice"] = _lower_first(_choice_label(User.LiveViewNotice, details.get("live_view_notice", "")))
     return values
 
 

@@ -212,6 +212,11 @@ def _sentence_cases():
         ("waiver.signed", owner, {"camera": None, "details": {"version": 2, "sha256": "ab"}},
          "Bo's Bakery signed version 2 of the program agreement."),
         ("account.closed", owner, {"camera": None}, "Bo's Bakery closed their account and left the program."),
+        ("account.data_exported", owner, {"camera": None, "details": {"format": "csv"}},
+         "Bo's Bakery downloaded a copy of their own data (CSV)."),
+        ("notices.changed", owner, {"camera": None, "details": {"live_view_notice": "digest", "previous": "each"}},
+         "Bo's Bakery chose how to hear of live views of their cameras: one e-mail a day, listing the previous "
+         "day's live views."),
         ("audit.exported", officer, {"camera": None, "details": {"filters": {}, "rows": 12, "chain_head_id": 12}},
          "Officer Ana Ruiz (#1001) exported 12 audit events as CSV."),
         ("retention.something_new", officer, {"target": "camera:9"},
