@@ -22,7 +22,7 @@ from portal.forms import ProfileForm, StaffProfileForm, WaiverSignForm
 from portal.models import AuditEvent, OutboxEmail, User, Waiver, WaiverSignature
 from portal.request_info import client_ip, user_agent
 from portal.roles import DESCRIPTIONS
-from portal.services import account_close, user_set_language
+from portal.services import account_close, footage_kept_after_closing, user_set_language
 from portal.services import waiver_sign as waiver_sign_service
 from requests_app.models import FootageRequest, FootageSubmission
 from requests_app.retention import State, with_retention
@@ -118,7 +118,10 @@ def account_close_view(request):
         logout(request)
         messages.success(request, _("Your account is closed and your cameras have left the program."))
         return redirect("portal:home")
-    return render(request, "portal/account_close.html", {"camera_count": request.user.cameras.count()})
+    return render(request, "portal/account_close.html",
+                  {"camera_count": request.user.cameras.count(), "kept": footage_kept_after_closing(request.user),
+                   "RETENTION": {"no_case": settings.RETENTION_NO_CASE_DAYS,
+                                 "evidence": settings.EVIDENCE_RETENTION_DAYS}})
 
 
 @login_required
