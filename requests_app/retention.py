@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.audit import audit_record
 from requests_app.models import DeletionTombstone, FootageSubmission
@@ -56,6 +57,18 @@ class State:
     DELETED = "deleted"
 
 
+STAFF_LABELS = {
+    State.BEING_CHECKED: gettext_lazy("Being checked"),
+    State.NOT_USED: gettext_lazy("Could not be used — deleted"),
+    State.HELD: gettext_lazy("On legal hold"),
+    State.KEPT_OPEN_CASE: gettext_lazy("Kept for an open case"),
+    State.SCHEDULED: gettext_lazy("Scheduled for deletion"),
+    State.DUE: gettext_lazy("Being deleted"),
+    State.DELETING: gettext_lazy("Being deleted"),
+    State.DELETED: gettext_lazy("Deleted"),
+}
+
+
 @dataclass(frozen=True)
 class RetentionState:
     """Where a file stands. `deletion_date`: when it is (or was) deleted, or None while it is kept."""
@@ -69,6 +82,10 @@ class RetentionState:
     def is_kept(self):
         """Kept with no date: on hold, or for an open case (owners see both as "kept for an open case")."""
         return self.code in (State.HELD, State.KEPT_OPEN_CASE)
+
+    @property
+    def staff_label(self):
+        return STAFF_LABELS[self.code]
 
 
 def has_case(submission):

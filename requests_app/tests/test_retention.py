@@ -551,3 +551,13 @@ def test_owners_do_not_see_each_others_files(client, login, accepted, other_owne
     page = client.get("/dashboard/").content.decode()
 
     assert "porch.mp4" not in page and "You have not given any footage." in page
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_each_files_retention_state(client, login, accepted, supervisor, settings):
+    close_incident(accepted.footage_request, days_ago=10)
+    login(client, supervisor)
+
+    page = client.get("/admin/requests_app/footagesubmission/").content.decode()
+
+    assert "porch.mp4" in page and "Scheduled for deletion · " in page
