@@ -120,3 +120,29 @@ def test_the_close_page_lists_what_is_kept(no_channel_layer, page, approved_requ
     page.keyboard.press("Tab")  # the page is reachable by keyboard: the checkbox has a label
     assert page.get_by_label("Yes, close my account and remove my cameras").count() == 1
     assert console_errors == []
+
+
+def test_a_supervisor_places_a_legal_hold_from_the_incident_page(no_channel_layer, page, approved_request, supervisor,
+                                                                 video, django_capture_on_commit_callbacks,
+                                                                 screenshot, console_errors):
+    from portal.tests.browser_helpers import staff_sign_in
+    from portal.tests.factories import PASSWORD as STAFF_PASSWORD
+
+    submission = give(approved_request, video, django_capture_on_commit_callbacks, "front-door.mp4")
+    staff_sign_in(page, supervisor, STAFF_PASSWORD)
+    page.goto(f"/staff/incidents/{approved_request.area_request.incident_id}/")
+    page.get_by_role("link", name="Place a legal hold — front-door.mp4").click()
+    page.get_by_role("button", name="Place the hold").click()  # no reason: refused, nothing held
+    page.get_by_text("This field is required.").wait_for()
+    screenshot("legal-hold-form", phone=True)
+
+    page.get_by_label("Reason (kept in the audit log; the owner does not see it)").fill("Court order 2026-114")
+    page.get_by_role("button", name="Place the hold").click()
+    footage = page.locator(f"[data-submission='{submission.pk}']")
+    footage.get_by_text("On legal hold").wait_for()
+    assert "Court order 2026-114" in footage.inner_text()
+    screenshot("legal-hold-incident")
+    submission.refresh_from_db()
+    assert submission.is_held
+    # This live server speaks HTTP only: the incident page's live-update socket cannot connect here.
+    assert [error for error in console_errors if "WebSocket" not in error] == []
