@@ -17,6 +17,7 @@ from portal.access import staff_required
 from portal.audit import audit_record
 from portal.request_info import client_ip
 from requests_app.models import AreaRequest, FootageSubmission
+from requests_app.retention import with_retention
 from requests_app.services import area_request_check, area_request_preview
 
 
@@ -75,8 +76,10 @@ def incident_detail(request, pk):
     form = area_request_form(incident)
     submissions = []
     if request.user.has_perm("requests_app.view_footage"):
-        submissions = (FootageSubmission.objects.filter(footage_request__area_request__incident=incident)
-                       .select_related("footage_request__owner").order_by("-created_at"))
+        submissions = with_retention(
+            FootageSubmission.objects.filter(footage_request__area_request__incident=incident)
+            .select_related("footage_request__owner", "footage_request__area_request__incident", "tombstone", "held_by")
+            .order_by("-created_at"))
     context = {"incident": incident, "area_requests": area_requests, "form": form, "submissions": submissions,
                "can_send": request.user.has_perm("requests_app.send_arearequest"),
                "limits": {"radius_m": settings.AREA_REQUEST_MAX_RADIUS_M,

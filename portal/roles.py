@@ -36,6 +36,8 @@ PERMISSIONS = {
         "requests_app", "arearequest", "approve_arearequest", "Can approve requests above the city's limits",
     ),
     "requests_app.view_footage": ("requests_app", "footagesubmission", "view_footage", "Can review submitted footage"),
+    "requests_app.hold_footage": ("requests_app", "footagesubmission", "hold_footage",
+                                  "Can place and lift legal holds on footage"),
     "portal.view_auditevent": ("portal", "auditevent", "view_auditevent", "Can view audit event"),
     "portal.view_statistics": ("portal", "user", "view_statistics", "Can view aggregate program statistics"),
     "portal.view_user": ("portal", "user", "view_user", "Can view user"),
@@ -63,6 +65,7 @@ DESCRIPTIONS = {
     "requests_app.send_arearequest": _("Send area footage requests to camera owners"),
     "requests_app.approve_arearequest": _("Approve requests above the city's limits"),
     "requests_app.view_footage": _("Review and download submitted footage"),
+    "requests_app.hold_footage": _("Place and lift legal holds, which keep footage from deletion"),
     "portal.view_auditevent": _("Read the audit log"),
     "portal.view_statistics": _("See aggregate program statistics"),
     "portal.view_user": _("See accounts"),
@@ -91,6 +94,7 @@ ROLE_PERMISSIONS = {
     SUPERVISOR: _OPERATOR_PERMISSIONS
     + [
         "requests_app.approve_arearequest",
+        "requests_app.hold_footage",
         "cameras.view_livesession",
         "incidents.view_integrationkey",
         "incidents.add_integrationkey",

@@ -140,20 +140,61 @@ def _normalise_name(name):
 
 @transaction.atomic
 def account_close(*, user, ip_address=None):
-    """Leave the program: remove every camera and deactivate the account.
+    """Leave the program: remove every camera, withdraw the requests still open, deactivate the account,
+    and e-mail the owner what police keep and until when.
 
-    Footage already submitted stays with the incident it was given for, under the city's
-    retention rules (docs/leaving.md); the audit trail is kept.
+    Footage already given stays with the incident it was given for, under the retention rules
+    (requests_app/retention.py); its deletion receipts still go to this e-mail address. The audit trail
+    is kept.
     """
     from cameras.services import camera_delete
     from portal.audit import audit_record
+    from requests_app.models import FootageRequest
 
     for camera in list(user.cameras.all()):
         camera_delete(camera=camera, actor=user, ip_address=ip_address)
+    # Open requests can no longer be answered: their e-mailed links stop working. A request the owner
+    # approved and gave footage for keeps its answer, so the chain of custody still reads "approved".
+    open_requests = FootageRequest.objects.filter(owner=user, status__in=[
+        FootageRequest.Status.PENDING, FootageRequest.Status.OPENED, FootageRequest.Status.APPROVED])
+    open_requests.filter(submissions__isnull=False).update(token_hash=None)
+    open_requests.filter(submissions__isnull=True).update(status=FootageRequest.Status.EXPIRED, token_hash=None)
     audit_record(action="account.closed", actor=user, target=f"user:{user.pk}", ip_address=ip_address)
     user.is_active = False
     user.set_unusable_password()
     user.save(update_fields=["is_active", "password"])
+    user_id = user.pk
+    transaction.on_commit(lambda: _account_closed_email(user_id))
+
+
+def footage_kept_after_closing(user, now=None):
+    """The files the owner gave that police still keep, each with `.retention` (its state and date)."""
+    from requests_app.models import FootageSubmission
+    from requests_app.retention import State, with_retention
+
+    kept = (State.HELD, State.KEPT_OPEN_CASE, State.SCHEDULED, State.DUE, State.BEING_CHECKED)
+    return [each for each in with_retention(FootageSubmission.objects.given_by(user), now)
+            if each.retention.code in kept]
+
+
+def _account_closed_email(user_id):
+    import logging
+
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    user = User.objects.get(pk=user_id)
+    context = {"owner": user, "kept": footage_kept_after_closing(user), "CITY_NAME": settings.CITY_NAME,
+               "PROGRAM_NAME": settings.PROGRAM_NAME, "no_case_days": settings.RETENTION_NO_CASE_DAYS,
+               "evidence_days": settings.EVIDENCE_RETENTION_DAYS}
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        subject = _("Your account is closed: what police keep")
+        body = render_to_string("portal/email/account_closed.txt", context)
+    try:
+        send_mail(subject, body, None, [user.email])
+    except Exception:  # the account is closed either way; the page said the same
+        logging.getLogger(__name__).exception("Account-closed e-mail to user %s failed", user_id)
 
 
 @transaction.atomic

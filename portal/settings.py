@@ -422,9 +422,13 @@ FOOTAGE_REQUEST_REMINDER_HOURS = env_int("FOOTAGE_REQUEST_REMINDER_HOURS", 48, m
 FOOTAGE_REQUEST_EMAIL_MAX_ATTEMPTS = env_int("FOOTAGE_REQUEST_EMAIL_MAX_ATTEMPTS", 6, minimum=1)
 # How long the short session opened by an e-mailed link lasts.
 FOOTAGE_LINK_SESSION_HOURS = env_int("FOOTAGE_LINK_SESSION_HOURS", 12, minimum=1)
-# Retention: declined and expired requests, and rejected files, are purged after this many days;
-# evidence is kept until its incident is closed plus EVIDENCE_RETENTION_DAYS.
+# Retention (requests_app/retention.py, docs/requests.md): declined and expired requests, and rejected
+# files, are purged after RETENTION_CLOSED_REQUEST_DAYS. Accepted footage whose incident has no case
+# number (no case was opened) is deleted RETENTION_NO_CASE_DAYS after its last activity (acceptance,
+# the incident's last update, a lifted hold); footage of a case is kept while the incident is open,
+# then EVIDENCE_RETENTION_DAYS after it closes. A supervisor's legal hold keeps a file indefinitely.
 RETENTION_CLOSED_REQUEST_DAYS = env_int("RETENTION_CLOSED_REQUEST_DAYS", 30, minimum=1)
+RETENTION_NO_CASE_DAYS = env_int("RETENTION_NO_CASE_DAYS", 90, minimum=1)
 EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", 365, minimum=1)
 
 # --- Oversight -------------------------------------------------------------------------------

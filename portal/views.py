@@ -22,9 +22,10 @@ from portal.forms import LiveViewNoticeForm, ProfileForm, StaffProfileForm, Waiv
 from portal.models import AuditEvent, OutboxEmail, User, Waiver, WaiverSignature
 from portal.request_info import client_ip, user_agent
 from portal.roles import DESCRIPTIONS
-from portal.services import account_close, live_view_notice_set, user_set_language
+from portal.services import account_close, footage_kept_after_closing, live_view_notice_set, user_set_language
 from portal.services import waiver_sign as waiver_sign_service
-from requests_app.models import FootageRequest
+from requests_app.models import FootageRequest, FootageSubmission
+from requests_app.retention import State, with_retention
 
 
 def favicon(request):
@@ -56,8 +57,17 @@ def dashboard(request):
         "any_paused": any(camera.paused_now for camera in cameras),
         "pause_form": PauseForm(),
         "footage_requests": FootageRequest.objects.open_for_owner(user)[:20],
+        **files_given_context(user, now),
     }
     return render(request, "portal/dashboard.html", context)
+
+
+def files_given_context(user, now):
+    """What templates/requests_app/includes/files_given.html shows: the owner's files and their states."""
+    files = with_retention(FootageSubmission.objects.given_by(user)[:50], now)
+    return {"files_given": files,
+            "files_checking": any(each.retention.code == State.BEING_CHECKED for each in files),
+            "RETENTION": {"no_case": settings.RETENTION_NO_CASE_DAYS, "evidence": settings.EVIDENCE_RETENTION_DAYS}}
 
 
 @owner_required
@@ -108,7 +118,10 @@ def account_close_view(request):
         logout(request)
         messages.success(request, _("Your account is closed and your cameras have left the program."))
         return redirect("portal:home")
-    return render(request, "portal/account_close.html", {"camera_count": request.user.cameras.count()})
+    return render(request, "portal/account_close.html",
+                  {"camera_count": request.user.cameras.count(), "kept": footage_kept_after_closing(request.user),
+                   "RETENTION": {"no_case": settings.RETENTION_NO_CASE_DAYS,
+                                 "evidence": settings.EVIDENCE_RETENTION_DAYS}})
 
 
 @login_required

@@ -60,7 +60,8 @@ class AreaRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class FootageSubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Evidence: every view and download goes through the audited evidence pages."""
 
-    list_display = ["original_name", "status", "size", "sha256", "created_at", "evidence_links"]
+    list_display = ["original_name", "status", "retention", "size", "sha256", "created_at", "evidence_links"]
+    list_select_related = ["footage_request__area_request__incident", "tombstone"]
     list_filter = ["status"]
     search_fields = ["original_name", "sha256", "footage_request__area_request__incident__reference"]
 
@@ -73,6 +74,19 @@ class FootageSubmissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # Officers see the footage of the incidents assigned to them only.
         visible = Incident.objects.visible_to(request.user)
         return super().get_queryset(request).filter(footage_request__area_request__incident__in=visible)
+
+    @admin.display(description=_("retention"))
+    def retention(self, submission):
+        from django.utils import timezone
+        from django.utils.formats import date_format
+
+        from requests_app.retention import retention_state
+
+        state = retention_state(submission, timezone.now())
+        label = state.staff_label
+        if state.deletion_date:
+            return f"{label} · {date_format(timezone.localtime(state.deletion_date), 'DATE_FORMAT')}"
+        return label
 
     @admin.display(description=_("evidence"))
     def evidence_links(self, submission):

@@ -165,6 +165,23 @@ class FootageSubmissionQuerySet(models.QuerySet):
     def for_incidents(self, incidents):
         return self.filter(footage_request__area_request__incident__in=incidents)
 
+    def given_by(self, owner):
+        """Every file the owner gave (also those deleted since), newest first, with what their retention
+        state reads (requests_app/retention.py)."""
+        return (self.filter(footage_request__owner=owner)
+                .select_related("footage_request__area_request__incident", "tombstone").order_by("-created_at"))
+
+    def retention_candidates(self):
+        """Accepted files that a retention rule could make due now (a superset: retention_state() decides):
+        not on legal hold, and with no case number or a closed incident."""
+        from django.db.models import Q
+
+        no_case = Q(footage_request__area_request__incident__case_number="",
+                    footage_request__area_request__case_number="")
+        closed = Q(footage_request__area_request__incident__status="closed")
+        return self.filter(no_case | closed, status=FootageSubmission.Status.ACCEPTED, hold_reason="",
+                           tombstone__isnull=True)
+
 
 class FootageSubmission(models.Model):
     """A file an owner uploaded for a footage request: evidence once accepted."""
@@ -189,12 +206,62 @@ class FootageSubmission(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # A legal hold (requests_app/retention.py): while hold_reason is set the file is never deleted. Each
+    # hold and lift is in the audit log with its reason; the owner sees only "kept for an open case".
+    hold_reason = models.TextField(blank=True)
+    held_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    held_at = models.DateTimeField(null=True, blank=True)
+    hold_lifted_at = models.DateTimeField(null=True, blank=True)
 
     objects = FootageSubmissionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("view_footage", "Can review submitted footage")]
+        permissions = [("view_footage", "Can review submitted footage"),
+                       ("hold_footage", "Can place and lift legal holds on footage")]
 
     def __str__(self):
         return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def is_held(self):
+        return bool(self.hold_reason)
+
+
+class DeletionTombstone(models.Model):
+    """What a retention deletion removed, written (in its own transaction) before the file is deleted.
+
+    A run killed midway leaves the tombstone "pending"; the next run deletes the file again (deleting
+    a missing file is fine) and marks it done, once. The receipt e-mail is claimed with a lease and
+    marked sent, so a rerun never sends a second one.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Being deleted")
+        DONE = "done", _("Deleted")
+
+    class Rule(models.TextChoices):
+        NO_CASE = "no_case", _("No case was opened for the incident")
+        EVIDENCE_RETENTION = "evidence_retention", _("The case was closed and its retention period ended")
+
+    submission = models.OneToOneField(FootageSubmission, on_delete=models.PROTECT, related_name="tombstone")
+    stored_name = models.CharField(max_length=255, help_text="The name deleted from the footage storage.")
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.BigIntegerField()
+    rule = models.CharField(max_length=32, choices=Rule.choices)
+    retention_days = models.PositiveIntegerField(help_text="The rule's period when the file was deleted.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    receipt_claimed_until = models.DateTimeField(null=True, blank=True, editable=False,
+                                                 help_text="A worker is sending the receipt until then.")
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
+    receipt_to = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Deletion of {self.original_name} ({self.get_state_display()})"

@@ -395,17 +395,17 @@ def footage_requests_remind(*, now=None):
 
 
 def retention_purge(*, now=None):
-    """Apply the retention rules; returns counts. Idempotent.
+    """Apply the retention rules; returns counts. Idempotent, and safe to rerun after a crash.
 
     - declined and expired requests without footage, RETENTION_CLOSED_REQUEST_DAYS after they ended;
     - rejected submissions (their files are already gone), after the same delay;
-    - evidence files of incidents closed more than EVIDENCE_RETENTION_DAYS ago (the record stays,
-      marked purged, so the chain of custody still shows what happened).
+    - accepted footage due under requests_app/retention.py (no case: RETENTION_NO_CASE_DAYS after its
+      last activity; a case: EVIDENCE_RETENTION_DAYS after the incident closed; never while on legal
+      hold). The record stays, marked purged, with a tombstone naming what was deleted, so the chain
+      of custody still shows what happened; the owner gets a receipt.
     """
-    from incidents.models import Incident
     from requests_app.models import FootageSubmission
-    from requests_app.storage import footage_storage
-    from requests_app.submissions import evidence_name
+    from requests_app.retention import footage_deletions_run
 
     now = now or timezone.now()
     closed_before = now - timedelta(days=settings.RETENTION_CLOSED_REQUEST_DAYS)
@@ -416,16 +416,6 @@ def retention_purge(*, now=None):
     requests_gone = deleted.get(FootageRequest._meta.label, 0)
     rejected_gone, _deleted = FootageSubmission.objects.filter(
         status=FootageSubmission.Status.REJECTED, processed_at__lte=closed_before).delete()
-    purged = 0
-    old_incidents = Incident.objects.filter(status=Incident.Status.CLOSED,
-                                            closed_at__lte=now - timedelta(days=settings.EVIDENCE_RETENTION_DAYS))
-    for submission in (FootageSubmission.objects.select_related("footage_request__owner")
-                       .filter(status=FootageSubmission.Status.ACCEPTED,
-                               footage_request__area_request__incident__in=old_incidents)):
-        footage_storage().delete(evidence_name(submission))
-        FootageSubmission.objects.filter(pk=submission.pk).update(status=FootageSubmission.Status.PURGED)
-        audit_record(action="footage.purged", target=f"submission:{submission.pk}",
-                     **submission.footage_request.audit_subject(),
-                     details={"sha256": submission.sha256, "rule": "evidence_retention"})
-        purged += 1
-    return {"requests": requests_gone, "rejected_files": rejected_gone, "evidence_purged": purged}
+    purged, finished, receipts = footage_deletions_run(now=now)
+    return {"requests": requests_gone, "rejected_files": rejected_gone, "evidence_purged": purged,
+            "deletions_finished": finished, "receipts_sent": receipts}

@@ -40,6 +40,13 @@ def purge_by_retention_rules():
     return retention_purge()
 
 
+def send_deletion_receipt(tombstone_id):
+    """Queued when a file is deleted under the retention rules; sends the owner's receipt once."""
+    from requests_app.retention import deletion_receipt_send
+
+    return deletion_receipt_send(tombstone_id=tombstone_id)
+
+
 def delete_expired_uploads():
     """Scheduled hourly: unfinished uploads past their expiry, with their files."""
     from requests_app.tus import delete_expired_uploads as delete

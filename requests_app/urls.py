@@ -13,4 +13,5 @@ urlpatterns = [
     path("requests/<int:pk>/uploads/<uuid:upload_id>/", FootageUploadView.as_view(), name="upload"),
     path("staff/evidence/<int:pk>/file/", views.evidence_file, name="evidence_file"),
     path("staff/evidence/<int:pk>/custody/", views.custody_report, name="custody_report"),
+    path("staff/evidence/<int:pk>/hold/", views.footage_hold, name="hold"),
 ]

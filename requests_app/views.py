@@ -17,9 +17,10 @@ from portal.models import AuditEvent
 from portal.request_info import client_ip
 from requests_app import services
 from requests_app.access import get_footage_request_for_answer, grant_session
-from requests_app.forms import DeclineForm
+from requests_app.forms import DeclineForm, HoldForm
 from requests_app.models import AreaRequest, FootageRequest, FootageSubmission
 from requests_app.ranges import ranged_footage_response
+from requests_app.retention import footage_hold_lift, footage_hold_place, retention_state
 from requests_app.storage import footage_storage, storage_errors
 from requests_app.submissions import evidence_name
 from requests_app.tokens import token_hash
@@ -207,3 +208,28 @@ def custody_report(request, pk):
     return render(request, "requests_app/custody_report.html",
                   {"submission": submission, "footage_request": footage_request, "events": events,
                    "incident": footage_request.area_request.incident})
+
+
+@staff_required
+def footage_hold(request, pk):
+    """A supervisor places or lifts a legal hold on accepted footage, giving the reason."""
+    from incidents.views import require_perm
+
+    submission = get_submission_for_staff(request, pk)
+    require_perm(request, "requests_app.hold_footage")
+    form = HoldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        lifting = request.POST.get("action") == "lift"
+        service = footage_hold_lift if lifting else footage_hold_place
+        try:
+            service(submission=submission, actor=request.user, reason=form.cleaned_data["reason"],
+                    ip_address=client_ip(request))
+        except ValidationError as error:
+            form.add_error("reason" if hasattr(error, "error_dict") else None, error)
+        else:
+            messages.success(request, _("The hold is lifted; the retention rules apply again.") if lifting
+                             else _("The footage is on legal hold: it will not be deleted until the hold is lifted."))
+            return redirect("incidents:detail", pk=submission.footage_request.area_request.incident_id)
+    return render(request, "requests_app/hold.html",
+                  {"submission": submission, "incident": submission.footage_request.area_request.incident,
+                   "state": retention_state(submission, timezone.now()), "form": form})

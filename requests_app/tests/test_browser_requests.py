@@ -102,6 +102,9 @@ def test_end_to_end_an_incident_a_request_an_upload_and_the_evidence(browser, as
     owner_page.get_by_role("button", name="Yes, I will share footage").click()
     owner_page.get_by_label("Choose video files").set_input_files(str(video))
     owner_page.locator("[data-submission-status=accepted]").wait_for(timeout=30_000)
+    # Once checked, the progress row ("Uploaded — being checked") gives way to the file's outcome in the list.
+    owner_page.locator("[data-upload-done]").wait_for(state="detached")
+    assert "being checked" not in owner_page.locator("#submissions").inner_text().lower()
     owner_page.screenshot(path=str(screenshot_taker(owner_page).folder / "owner-upload-phone.png"), full_page=True)
     owner_context.close()
 

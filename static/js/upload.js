@@ -12,12 +12,40 @@
     // Stay under the server's per-piece cap (it counts the body only; leave room anyway).
     const chunkSize = Math.max(64 * 1024, parseInt(text.chunk, 10) - 64 * 1024);
 
+    // A finished upload is checked by a worker after it arrives: refresh "Files received" until no file
+    // there is still being checked, then drop the finished progress rows (the list shows their outcome).
+    let refreshing = null;
     async function refreshReceived() {
       const response = await fetch(window.location.href, { credentials: "same-origin" });
-      if (!response.ok) return;
+      if (!response.ok) return false;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
       const section = fresh.getElementById("submissions");
-      if (section) document.getElementById("submissions").replaceWith(section);
+      if (!section) return false;
+      document.getElementById("submissions").replaceWith(section);
+      return !section.querySelector('[data-submission-status="processing"]');
+    }
+
+    function refreshUntilChecked() {
+      if (refreshing) return;
+      let tries = 0;
+      const tick = async () => {
+        tries += 1;
+        let settled = false;
+        try {
+          settled = await refreshReceived();
+        } catch (error) {
+          settled = false;
+        }
+        if (settled) {
+          list.querySelectorAll("[data-upload-done]").forEach((item) => item.remove());
+          refreshing = null;
+        } else if (tries < 200) {
+          refreshing = setTimeout(tick, 3000);
+        } else {
+          refreshing = null;
+        }
+      };
+      refreshing = setTimeout(tick, 0);
     }
 
     function row(file) {
@@ -74,7 +102,8 @@
           view.bar.value = 100;
           view.status.textContent = text.textDone;
           view.toggle.hidden = true;
-          refreshReceived();
+          view.item.dataset.uploadDone = "true";
+          refreshUntilChecked();
         },
       });
       view.toggle.addEventListener("click", () => {
