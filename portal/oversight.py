@@ -129,6 +129,12 @@ ACTIONS = {
     "waiver.signed": ActionText(_("Agreement signed"),
                                 _("%(actor)s signed version %(version)s of the program agreement.")),
     "account.closed": ActionText(_("Account closed"), _("%(actor)s closed their account and left the program.")),
+    "footage.hold_placed": ActionText(_("Legal hold placed"),
+                                      _("%(actor)s placed a legal hold on a file of incident %(incident)s, so it is "
+                                        "kept whatever the retention rules say: %(reason)s.")),
+    "footage.hold_lifted": ActionText(_("Legal hold lifted"),
+                                      _("%(actor)s lifted the legal hold on a file of incident %(incident)s: "
+                                        "%(reason)s.")),
     "account.data_exported": ActionText(_("Owner's data downloaded"),
                                         _("%(actor)s downloaded a copy of their own data (%(format)s).")),
     "notices.changed": ActionText(_("Live-view notices changed"),

@@ -124,7 +124,29 @@ def test_requests_still_open_are_withdrawn_and_their_links_stop_working(client, 
     close(client, given["owner"], django_capture_on_commit_callbacks)
 
     footage_request.refresh_from_db()
-    assert footage_request.status == FootageRequest.Status.EXPIRED and footage_request.token_hash is None
+    assert footage_request.token_hash is None
+    # It was answered and footage given: the answer stays in the chain of custody.
+    assert footage_request.status == FootageRequest.Status.APPROVED
+
+
+def test_requests_not_answered_yet_are_withdrawn(client, given, operator, django_capture_on_commit_callbacks):
+    from requests_app import services
+
+    incident = given["incident"]
+    end = timezone.now() - timedelta(hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        area_request = services.area_request_create(
+            incident=incident, sender=operator, latitude=incident.latitude, longitude=incident.longitude,
+            radius_m=100, window_start=end - timedelta(hours=1), window_end=end, case_number="CASE-2")
+    unanswered = FootageRequest.objects.get(owner=given["owner"], area_request=area_request)
+    services.area_request_emails_send(area_request_id=area_request.pk)
+    unanswered.refresh_from_db()
+    assert unanswered.status == FootageRequest.Status.PENDING and unanswered.token_hash
+
+    close(client, given["owner"], django_capture_on_commit_callbacks)
+
+    unanswered.refresh_from_db()
+    assert unanswered.status == FootageRequest.Status.EXPIRED and unanswered.token_hash is None
 
 
 def test_later_deletion_receipts_still_reach_the_closed_accounts_address(client, given, settings,

@@ -81,7 +81,7 @@ def written_actions():
         text = path.read_text()
         found |= set(re.findall(r'audit_record\(\s*action="([a-z_]+\.[a-z_]+)"', text))
         for line in text.splitlines():
-            if re.search(r"audit_record\(|_audit_answer\(|\baction = ", line):
+            if re.search(r"audit_record\(|_audit_\w+\(|\baction = ", line):
                 found |= set(re.findall(r'"([a-z_]+\.[a-z_]+)"', line))
     return found
 
@@ -212,6 +212,13 @@ def _sentence_cases():
         ("waiver.signed", owner, {"camera": None, "details": {"version": 2, "sha256": "ab"}},
          "Bo's Bakery signed version 2 of the program agreement."),
         ("account.closed", owner, {"camera": None}, "Bo's Bakery closed their account and left the program."),
+        ("footage.hold_placed", officer, {"camera": None, "incident_reference": "2026-000042",
+                                             "details": {"reason": "Defence asked to preserve it.", "sha256": "ab"}},
+         "Officer Ana Ruiz (#1001) placed a legal hold on a file of incident 2026-000042, so it is kept whatever the "
+         "retention rules say: defence asked to preserve it."),
+        ("footage.hold_lifted", officer, {"camera": None, "incident_reference": "2026-000042",
+                                             "details": {"reason": "Case dismissed.", "sha256": "ab"}},
+         "Officer Ana Ruiz (#1001) lifted the legal hold on a file of incident 2026-000042: case dismissed."),
         ("account.data_exported", owner, {"camera": None, "details": {"format": "csv"}},
          "Bo's Bakery downloaded a copy of their own data (CSV)."),
         ("notices.changed", owner, {"camera": None, "details": {"live_view_notice": "digest", "previous": "each"}},
