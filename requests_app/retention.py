@@ -297,6 +297,11 @@ def _hold_reason(reason):
     return reason
 
 
+def _locked(submission):
+    return (FootageSubmission.objects.select_for_update()
+            .select_related("footage_request__area_request__incident").get(pk=submission.pk))
+
+
 def _require_hold_permission(actor):
     if not actor.has_perm("requests_app.hold_footage"):
         raise PermissionDenied(_("Only supervisors place and lift legal holds."))
@@ -307,8 +312,7 @@ def footage_hold_place(*, submission, actor, reason, ip_address=None):
     """A supervisor keeps a file from deletion until the hold is lifted; audited with the reason."""
     _require_hold_permission(actor)
     reason = _hold_reason(reason)
-    submission = (FootageSubmission.objects.select_for_update()
-                  .select_related("footage_request__area_request__incident").get(pk=submission.pk))
+    submission = _locked(submission)
     if _tombstone(submission) is not None or submission.status != FootageSubmission.Status.ACCEPTED:
         raise ValidationError(_("Only accepted footage that is not deleted can be held."))
     if submission.is_held:
@@ -324,8 +328,7 @@ def footage_hold_lift(*, submission, actor, reason, ip_address=None):
     """Lift a hold: the retention rules apply again (for footage without a case, counted from now)."""
     _require_hold_permission(actor)
     reason = _hold_reason(reason)
-    submission = (FootageSubmission.objects.select_for_update()
-                  .select_related("footage_request__area_request__incident").get(pk=submission.pk))
+    submission = _locked(submission)
     if not submission.is_held:
         raise ValidationError(_("This footage is not on legal hold."))
     placed = submission.hold_reason
