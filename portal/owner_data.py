@@ -22,6 +22,7 @@ from cameras.models import Camera, SharingRules
 from portal.audit import audit_events_with_camera_names
 from portal.models import AuditEvent, WaiverSignature
 from requests_app.models import FootageRequest, FootageSubmission
+from requests_app.retention import State, retention_state
 
 FORMAT_NAME = "community-camera-portal/owner-data"
 FORMAT_VERSION = 1
@@ -42,7 +43,8 @@ SECTION_DESCRIPTIONS = {
     "waiver_signatures": gettext_lazy("Each agreement you signed: version, fingerprint of the text, name, time."),
     "footage_requests": gettext_lazy("Footage requests police sent you: incident, time window, message, status."),
     "answers": gettext_lazy("Your answers to those requests."),
-    "files_given": gettext_lazy("Files you gave: name, size, SHA-256 fingerprint, status, times."),
+    "files_given": gettext_lazy("Files you gave: name, size, SHA-256 fingerprint, status, times, where each stands "
+                                "under the retention rules and its deletion date."),
     "access_log": gettext_lazy("Your access log: every police access to your cameras and requests."),
 }
 
@@ -75,8 +77,9 @@ def owner_data_sections(user):
     yield Section("answers", ["footage_request_id", "answer", "answered_at", "decline_reason"],
                   ([each.pk, each.status, _when(each.answered_at), each.decline_reason]
                    for each in answered.iterator(CHUNK_ROWS)))
-    files = FootageSubmission.objects.filter(footage_request__owner=user).order_by("created_at", "pk")
-    yield Section("files_given", FILE_COLUMNS, (_file_row(each) for each in files.iterator(CHUNK_ROWS)))
+    files = FootageSubmission.objects.given_by(user).order_by("created_at", "pk")
+    now = timezone.now()
+    yield Section("files_given", FILE_COLUMNS, (_file_row(each, now) for each in files.iterator(CHUNK_ROWS)))
     yield Section("access_log", ACCESS_COLUMNS, _access_rows(user))
 
 
@@ -142,13 +145,17 @@ def _request_row(footage_request):
 
 
 FILE_COLUMNS = ["id", "footage_request_id", "name", "size", "sha256", "status", "rejection_reason", "uploaded_at",
-                "processed_at"]
+                "processed_at", "retention", "deletion_date"]
 
 
-def _file_row(submission):
+def _file_row(submission, now):
+    # Where the file stands under the retention rules, as the dashboard shows it: a legal hold reads
+    # "kept for an open case", as its reason is the police's.
+    state = retention_state(submission, now)
     return [submission.pk, submission.footage_request_id, submission.original_name, submission.size,
             submission.sha256, submission.status, submission.rejection_reason, _when(submission.created_at),
-            _when(submission.processed_at)]
+            _when(submission.processed_at), State.KEPT_OPEN_CASE if state.is_kept else state.code,
+            _when(state.deletion_date)]
 
 
 ACCESS_COLUMNS = ["id", "at", "who", "action", "what", "cameras", "removed_cameras", "incident_reference",

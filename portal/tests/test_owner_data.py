@@ -74,6 +74,10 @@ def read_zip(body):
             for name in archive.namelist()}
 
 
+def sections_of(user):
+    return json.loads("".join(owner_data_json(user)))["sections"]
+
+
 def test_the_json_file_holds_each_section_of_the_owners_data(client, login, world):
     business, operator = world["business"], world["operator"]
     login(client, business)
@@ -110,7 +114,8 @@ def test_the_json_file_holds_each_section_of_the_owners_data(client, login, worl
     assert sections["files_given"] == [{
         "id": submission.pk, "footage_request_id": world["request"].pk, "name": "porch.mp4", "size": submission.size,
         "sha256": submission.sha256, "status": "accepted", "rejection_reason": "",
-        "uploaded_at": submission.created_at.isoformat(), "processed_at": submission.processed_at.isoformat()}]
+        "uploaded_at": submission.created_at.isoformat(), "processed_at": submission.processed_at.isoformat(),
+        "retention": "kept_open_case", "deletion_date": None}]
     log = sections["access_log"]
     assert [event["id"] for event in log] == sorted(AuditEvent.objects.access_log_for(business)
                                                     .values_list("id", flat=True))
@@ -119,6 +124,23 @@ def test_the_json_file_holds_each_section_of_the_owners_data(client, login, worl
     started = next(event for event in log if event["action"] == "live.started")
     assert started["who"] == operator.staff_label and started["cameras"] == ["Shop door"]
     assert started["what"] == "Live viewing started" and started["incident_reference"] == world["incident"].reference
+
+
+def test_files_given_say_when_they_will_be_deleted_and_hide_a_legal_holds_reason(world, supervisor, settings):
+    from incidents.models import Incident
+    from requests_app.retention import footage_hold_place
+
+    incident, submission = world["incident"], world["submission"]
+    closed_at = timezone.now() - timedelta(days=1)
+    Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.CLOSED, closed_at=closed_at)
+    [row] = sections_of(world["business"])["files_given"]
+    assert row["retention"] == "scheduled"
+    assert row["deletion_date"] == (closed_at + timedelta(days=settings.EVIDENCE_RETENTION_DAYS)).isoformat()
+
+    footage_hold_place(submission=submission, actor=supervisor, reason="Defence asked to keep it.")
+    [row] = sections_of(world["business"])["files_given"]
+    assert row["retention"] == "kept_open_case" and row["deletion_date"] is None
+    assert "Defence" not in json.dumps(sections_of(world["business"]))
 
 
 def test_the_access_log_section_is_what_the_access_log_page_shows(client, login, world):
