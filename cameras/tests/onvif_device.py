@@ -54,6 +54,7 @@ class FakeOnvifDevice:
     def __init__(self):
         self.mode = "onvif"
         self.stream_host = None  # the host named in stream addresses; default the device's own
+        self.stream_hosts = {}  # the same for one profile token
         self.calls = []  # (path, operation, authorized)
         self.stopped = threading.Event()
         self.server = ThreadingHTTPServer((HOST, 0), self._handler())
@@ -143,7 +144,7 @@ class FakeOnvifDevice:
             paths = {profile[0]: profile[5] for profile in PROFILES}
             if token not in paths or stream != "RTP-Unicast" or protocol != "RTSP":
                 return None
-            host = self.stream_host or HOST
+            host = self.stream_hosts.get(token) or self.stream_host or HOST
             return ("<trt:GetStreamUriResponse><trt:MediaUri>"
                     f"<tt:Uri>rtsp://{host}:554{paths[token]}?transportmode=unicast</tt:Uri>"
                     "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false"

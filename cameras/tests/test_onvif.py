@@ -111,6 +111,13 @@ def test_a_stream_address_outside_the_allowed_networks_is_refused(onvif_device, 
         discover(onvif_device)
 
 
+def test_only_the_profile_whose_stream_address_is_not_allowed_is_left_out(onvif_device, local_allowed):
+    onvif_device.stream_hosts = {"profile_1": "192.168.1.64"}
+    profiles = discover(onvif_device)
+    assert [(p.token, p.uri) for p in profiles] == [
+        ("profile_2", "rtsp://127.0.0.1:554/Streaming/Channels/102?transportmode=unicast")]
+
+
 @pytest.mark.parametrize("host", ["http://127.0.0.1", "127.0.0.1/onvif", "user@127.0.0.1", ""])
 def test_a_host_with_a_scheme_path_or_user_is_refused(host, local_allowed):
     with pytest.raises(StreamTestError, match="host name or IP address"):
