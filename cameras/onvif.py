@@ -58,6 +58,10 @@ NONCE_ENCODING = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-m
 AUTH_FAULTS = ("notauthorized", "failedauthentication", "not authorized", "authority failure", "sender not authorized")
 
 
+class _SoapFault(StreamTestError):
+    """The device answered with a SOAP fault other than a refused user name or password."""
+
+
 @dataclass(frozen=True)
 class OnvifProfile:
     """One media profile of the device and its RTSP address (without credentials)."""
@@ -87,7 +91,11 @@ def onvif_discover_stream(*, host, port, username, password, deadline=None):
     streams.check_url_allowed(device_url, allowed_schemes={"http"})
     credentials = (username or "", password or "")
 
-    media_url = _media_url(device_url, _call(device_url, _GET_CAPABILITIES, credentials, limit))
+    try:
+        media_url = _media_url(device_url, _call(device_url, _GET_CAPABILITIES, credentials, limit))
+    except _SoapFault:
+        # Some cameras do not implement GetCapabilities but answer every service at one address.
+        media_url = device_url
     profiles_xml = _call(media_url, _GET_PROFILES, credentials, limit)
     found = []
     refused = 0
@@ -227,7 +235,7 @@ def _call(url, body, credentials, deadline):
         text = " ".join(fault.itertext()).lower()
         if status in (401, 403) or any(marker in text for marker in AUTH_FAULTS):
             raise _refused(credentials)
-        raise StreamTestError(_("The camera answered the ONVIF request with an error."))
+        raise _SoapFault(_("The camera answered the ONVIF request with an error."))
     if status in (401, 403):
         raise _refused(credentials)
     if not 200 <= status < 300:

@@ -49,12 +49,21 @@ NOT_AUTHORIZED = (
     "</env:Fault>"
 )
 
+ACTION_NOT_SUPPORTED = (
+    "<env:Fault><env:Code><env:Value>env:Receiver</env:Value><env:Subcode><env:Value>ter:ActionNotSupported"
+    "</env:Value></env:Subcode></env:Code><env:Reason><env:Text xml:lang=\"en\">Optional Action Not Implemented"
+    "</env:Text></env:Reason></env:Fault>"
+)
+
 
 class FakeOnvifDevice:
     def __init__(self):
         self.mode = "onvif"
         self.stream_host = None  # the host named in stream addresses; default the device's own
         self.stream_hosts = {}  # the same for one profile token
+        # False: GetCapabilities is refused (ter:ActionNotSupported) and the Media calls are answered
+        # on the device service's address, as some cameras do.
+        self.capabilities = True
         self.calls = []  # (path, operation, authorized)
         self.stopped = threading.Event()
         self.server = ThreadingHTTPServer((HOST, 0), self._handler())
@@ -94,6 +103,9 @@ class FakeOnvifDevice:
                 if not authorized:
                     self._soap(400, NOT_AUTHORIZED)
                     return
+                if operation == "GetCapabilities" and not device.capabilities:
+                    self._soap(500, ACTION_NOT_SUPPORTED)
+                    return
                 answer = device.answer(self.path, operation, request)
                 if answer is None:
                     self._html_404()
@@ -125,7 +137,8 @@ class FakeOnvifDevice:
                     "<tt:XAddr>http://192.168.1.64/onvif/media_service</tt:XAddr>"
                     "<tt:StreamingCapabilities><tt:RTP_TCP>true</tt:RTP_TCP></tt:StreamingCapabilities>"
                     "</tt:Media></tds:Capabilities></tds:GetCapabilitiesResponse>")
-        if path != "/onvif/media_service":
+        media_path = "/onvif/media_service" if self.capabilities else "/onvif/device_service"
+        if path != media_path:
             return None
         if operation == "GetProfiles":
             profiles = "".join(

@@ -67,6 +67,15 @@ def test_a_camera_with_two_profiles_gives_both_with_their_rtsp_addresses(onvif_d
     ]
 
 
+def test_a_camera_without_get_capabilities_is_asked_at_its_device_address(onvif_device, local_allowed):
+    onvif_device.capabilities = False
+    profiles = discover(onvif_device)
+    assert [p.token for p in profiles] == ["profile_1", "profile_2"]
+    assert [call[:2] for call in onvif_device.calls] == [
+        ("/onvif/device_service", "GetCapabilities"), ("/onvif/device_service", "GetProfiles"),
+        ("/onvif/device_service", "GetStreamUri"), ("/onvif/device_service", "GetStreamUri")]
+
+
 def test_credentials_in_the_stream_address_are_removed(onvif_device, local_allowed):
     onvif_device.stream_host = "admin:secret@127.0.0.1"
     profiles = discover(onvif_device)
