@@ -140,6 +140,23 @@ class StreamSourceForm(forms.Form):
         return cleaned
 
 
+class OnvifDiscoverForm(forms.Form):
+    """Where to ask the camera for its RTSP address (ONVIF Profile S)."""
+
+    host = forms.CharField(label=_("Camera's address (host name or IP)"), max_length=253,
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
+                                                         "inputmode": "url"}),
+                           help_text=_("Only the name or number, e.g. camera.example.net or 203.0.113.7."))
+    port = forms.IntegerField(label=_("ONVIF port"), min_value=1, max_value=65535, initial=80,
+                              widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+                              help_text=_("Usually 80; some cameras use 8000 or 8080."))
+    onvif_username = forms.CharField(label=_("ONVIF user name"), max_length=200,
+                                     widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    onvif_password = forms.CharField(label=_("ONVIF password"), max_length=200,
+                                     widget=forms.PasswordInput(attrs={"autocomplete": "new-password"},
+                                                                render_value=False))
+
+
 class PauseForm(forms.Form):
     until = forms.DateTimeField(label=_("Pause all my cameras until"), required=False,
                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))

@@ -210,6 +210,26 @@ def stream_source_test(*, camera, actor, ip_address=None):
     return result
 
 
+def stream_onvif_discover(*, camera, actor, host, port, username, password, ip_address=None):
+    """Ask an integrated camera for its RTSP addresses with ONVIF. Returns (profiles, error message).
+
+    Audited with whether it worked and how many profiles came back, never the address or credentials.
+    """
+    from cameras.onvif import onvif_discover_stream
+    from cameras.streams import StreamTestError
+
+    if not camera.is_integrated:
+        raise ValidationError({"host": _("Only integrated cameras have a live stream source.")})
+    try:
+        profiles, error = onvif_discover_stream(host=host, port=port, username=username, password=password), ""
+    except StreamTestError as failure:
+        profiles, error = [], failure.message
+    audit_record(action="stream.onvif_discovered", actor=actor, camera=camera, target=f"camera:{camera.pk}",
+                 ip_address=ip_address, outcome=AuditEvent.Outcome.DONE,
+                 details={"ok": not error, "profiles": len(profiles)})
+    return profiles, error
+
+
 @transaction.atomic
 def stream_sources_rotate_keys():
     count = 0

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/rules/", views.camera_rules, name="rules"),
     path("<int:pk>/stream/", views.camera_stream, name="stream"),
     path("<int:pk>/stream/test/", views.camera_stream_test, name="stream_test"),
+    path("<int:pk>/stream/onvif/", views.camera_stream_onvif, name="stream_onvif"),
     path("<int:pk>/delete/", views.camera_delete, name="delete"),
     path("pause/", views.sharing_pause, name="pause"),
     path("geocode/", GeocodeView.as_view(), name="geocode"),

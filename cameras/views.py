@@ -16,8 +16,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from cameras import live, relay, services
-from cameras.forms import CameraForm, PauseForm, SharingRulesForm, StreamSourceForm
+from cameras import crypto, live, relay, services
+from cameras.forms import CameraForm, OnvifDiscoverForm, PauseForm, SharingRulesForm, StreamSourceForm
 from cameras.models import Camera, LiveSession, StreamSource
 from portal.access import owner_required
 from portal.models import Waiver
@@ -132,7 +132,72 @@ def camera_stream(request, pk):
         else:
             messages.success(request, _("The stream source was saved. Test it below."))
             return redirect("cameras:stream", pk=camera.pk)
-    return render(request, "cameras/stream_form.html", {"form": form, "camera": camera, "source": source})
+    return _stream_page(request, camera, source, form=form)
+
+
+def _stream_page(request, camera, source, **context):
+    context.setdefault("onvif_form", OnvifDiscoverForm(initial={"port": 80}))
+    return render(request, "cameras/stream_form.html", {"camera": camera, "source": source, **context})
+
+
+ONVIF_SESSION_SECONDS = 600
+
+
+def _onvif_key(camera):
+    return f"onvif-discovery:{camera.pk}"
+
+
+def _onvif_remember(request, camera, profiles, username, password):
+    """Keep what was found, encrypted, in the owner's session until one profile is picked."""
+    found = {"at": time.time(), "username": username, "password": password,
+             "profiles": {profile.token: profile.uri for profile in profiles}}
+    request.session[_onvif_key(camera)] = crypto.encrypt(json.dumps(found))
+
+
+def _onvif_recall(request, camera):
+    stored = request.session.pop(_onvif_key(camera), None)
+    if not stored:
+        return None
+    found = json.loads(crypto.decrypt(stored))
+    return found if time.time() - found["at"] < ONVIF_SESSION_SECONDS else None
+
+
+@owner_required
+@require_POST
+def camera_stream_onvif(request, pk):
+    """"Find the stream with ONVIF": discover the camera's profiles, then store the one picked as RTSP."""
+    camera = get_camera_for_owner(request, pk)
+    if not camera.is_integrated:
+        messages.info(request, _("Only integrated cameras have a live stream. Change the access level first."))
+        return redirect("cameras:edit", pk=camera.pk)
+    source = StreamSource.objects.filter(camera=camera).first()
+    form = StreamSourceForm(has_source=source is not None,
+                            initial={"kind": source.kind if source else StreamSource.Kind.RTSP})
+    if request.POST.get("action") == "use":
+        found = _onvif_recall(request, camera)
+        if found is None:
+            messages.warning(request, _("That discovery has expired. Find the stream again."))
+            return _stream_page(request, camera, source, form=form)
+        uri = found["profiles"].get(request.POST.get("profile", ""))
+        if uri is None:
+            messages.warning(request, _("Choose one of the streams found. Find the stream again."))
+            return _stream_page(request, camera, source, form=form)
+        services.stream_source_set(camera=camera, actor=request.user, kind=StreamSource.Kind.RTSP, url=uri,
+                                   username=found["username"], password=found["password"],
+                                   ip_address=client_ip(request))
+        messages.success(request, _("The stream found with ONVIF was saved as an RTSP source. Test it below."))
+        return redirect("cameras:stream", pk=camera.pk)
+    onvif_form = OnvifDiscoverForm(request.POST)
+    context = {"form": form, "onvif_form": onvif_form}
+    if onvif_form.is_valid():
+        data = onvif_form.cleaned_data
+        profiles, error = services.stream_onvif_discover(
+            camera=camera, actor=request.user, host=data["host"], port=data["port"], username=data["onvif_username"],
+            password=data["onvif_password"], ip_address=client_ip(request))
+        if profiles:
+            _onvif_remember(request, camera, profiles, data["onvif_username"], data["onvif_password"])
+        context.update(onvif_profiles=profiles, onvif_error=error)
+    return _stream_page(request, camera, source, **context)
 
 
 @owner_required
@@ -143,8 +208,7 @@ def camera_stream_test(request, pk):
     result = services.stream_source_test(camera=camera, actor=request.user, ip_address=client_ip(request))
     frame = base64.b64encode(result.frame_jpeg).decode() if result.frame_jpeg else None
     form = StreamSourceForm(has_source=True, initial={"kind": source.kind})
-    return render(request, "cameras/stream_form.html",
-                  {"form": form, "camera": camera, "source": source, "result": result, "frame": frame})
+    return _stream_page(request, camera, source, form=form, result=result, frame=frame)
 
 
 @owner_required
