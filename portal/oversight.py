@@ -49,6 +49,8 @@ ACTIONS = {
                                  _("%(actor)s set the live stream source of %(camera)s (%(kind)s).")),
     "stream.tested": ActionText(_("Live stream tested"),
                                 _("%(actor)s tested the live stream of %(camera)s: %(result)s.")),
+    "stream.onvif_discovered": ActionText(_("Stream looked up with ONVIF"),
+                                          _("%(actor)s looked up the stream of %(camera)s with ONVIF: %(found)s.")),
     "live.access": ActionText(
         _("Live view decision"),
         _("%(actor)s asked to watch %(camera)s live for incident %(incident)s: %(decision)s."),
@@ -267,7 +269,11 @@ def _values(event, camera_names, text):
                                                                                      details["action"])
     if "radius_m" in details:
         values["radius"] = round(float(details["radius_m"]))
-    if "found" in details:
+    if event.action == "stream.onvif_discovered":
+        values["found"] = (ngettext("%(count)s stream found", "%(count)s streams found", details.get("profiles", 0))
+                           % {"count": details.get("profiles", 0)} if details.get("ok")
+                           else _("the camera did not answer as expected"))
+    elif "found" in details:
         values["found"] = ngettext("%(count)s camera", "%(count)s cameras", details["found"]) % {
             "count": details["found"]}
     if "cameras" in details:
