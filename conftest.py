@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from functools import partial
 from pathlib import Path
@@ -330,6 +331,24 @@ def asgi_page(request, browser, asgi_live_server, transactional_db):
     yield page
     _screenshot_if_failed(request, page)
     context.close()
+    _wait_for_server_queries()
+
+
+def _wait_for_server_queries(timeout=5.0):
+    """Let the live server finish the work a closed page leaves it (ending live sessions, their audit
+    events) before the test's tables are truncated: on PostgreSQL, TRUNCATE racing those queries deadlocks."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 3 and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid() AND state <> 'idle'")
+            busy = cursor.fetchone()[0]
+        quiet = 0 if busy else quiet + 1
+        time.sleep(0.1)
 
 
 def _screenshot_if_failed(request, page):
