@@ -399,7 +399,7 @@ def shared_url(response):
 def test_a_prosecutors_link_downloads_the_same_package_without_signing_in(footage_backend, client, login, operator,
                                                                            package, files):
     response = create_link(client, login, operator, package)
-    assert response.status_code == 200 and "shown only once" in response.content.decode()
+    assert response.status_code == 200 and "it is shown only once" in response.content.decode()
     url = shared_url(response)
     link = EvidencePackageLink.objects.get()
     assert link.token_hash != url.split("/")[-2] and len(link.token_hash) == 64
