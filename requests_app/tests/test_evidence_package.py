@@ -273,6 +273,8 @@ def test_each_download_is_in_every_owners_access_log(client, login, operator, pa
         (f"submission:{each.pk}", each.footage_request.owner_id, operator.pk) for each in files}
     assert all(event.details["package"] == str(package.pk) for event in events)
     assert audit_verify().ok
+    # The oversight desk flags package downloads by staff neither assigned to the incident nor its author.
+    assert set(AuditEvent.objects.footage_downloads_by_unassigned_staff()) == set(events)
     for owner in {each.footage_request.owner for each in files}:
         client.logout()
         login(client, owner)
