@@ -134,6 +134,9 @@ def test_a_package_holds_the_original_files_a_manifest_the_pdf_and_the_verifier(
         for event in entry["audit_events"]:
             stored = AuditEvent.objects.get(pk=event["id"])
             assert (event["hash"], event["previous_hash"]) == (stored.hash, stored.previous_hash)
+            content = {key: value for key, value in event.items() if key not in ("id", "hash", "previous_hash")}
+            canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+            assert hashlib.sha256(f"{event['previous_hash']}|{canonical}".encode()).hexdigest() == event["hash"]
     assert by_id[files[2].pk]["owner"] == "Sam Second"
     assert by_id[files[2].pk]["cameras"][0]["name"] == "Shop door"
     assert archive.read("verify.py") == open(VERIFY_SOURCE, "rb").read()
