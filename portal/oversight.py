@@ -115,7 +115,7 @@ ACTIONS = {
                                  system_actor=_("The portal")),
     "evidence.package_created": ActionText(
         _("Evidence package created"),
-        _("%(actor)s put together an evidence package of %(files)s files of incident %(incident)s.")),
+        _("%(actor)s put together an evidence package of incident %(incident)s (files: %(files)s).")),
     "evidence.package_downloaded": ActionText(
         _("Evidence package downloaded"),
         _("%(actor)s downloaded an evidence package with footage of %(camera)s for incident %(incident)s.")),

@@ -196,7 +196,7 @@ def _sentence_cases():
          "The portal deleted footage of “Front door” under the evidence retention rule."),
         ("evidence.package_created", officer, {"camera": None, "incident_reference": "2026-000042",
                                                "details": {"submissions": [1, 2], "manifest_sha256": "ab"}},
-         "Officer Ana Ruiz (#1001) put together an evidence package of 2 files of incident 2026-000042."),
+         "Officer Ana Ruiz (#1001) put together an evidence package of incident 2026-000042 (files: 2)."),
         ("evidence.package_downloaded", officer, {"incident_reference": "2026-000042",
                                                   "details": {"package": "p", "sha256": "ab"}},
          "Officer Ana Ruiz (#1001) downloaded an evidence package with footage of “Front door” for incident "
