@@ -263,15 +263,23 @@ def readme_text(package, submissions):
 
 
 def package_zip_pieces(package, submissions):
-    """The package's ZIP as a generator of bytes, reading each file from the footage storage in pieces."""
+    """The package's ZIP as an iterator of bytes, reading each file from the footage storage in pieces.
+
+    The small documents are made at once, in the caller's thread and language; under ASGI the iterator
+    then runs in a thread of its own, which does not share the request's active translation.
+    """
     from requests_app.package_pdf import custody_report_pdf
 
-    storage, sink = footage_storage(), _Drain()
-    created = package.created_at
     documents = [("README.txt", readme_text(package, submissions).encode()),
                  (package_verify.MANIFEST, package.manifest.encode()),
                  ("verify.py", VERIFY_SCRIPT.read_bytes()),
                  ("custody_report.pdf", custody_report_pdf(package))]
+    return _zip_pieces(package, submissions, documents)
+
+
+def _zip_pieces(package, submissions, documents):
+    storage, sink = footage_storage(), _Drain()
+    created = package.created_at
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, data in documents:
             with archive.open(_entry(name, created), mode="w", force_zip64=True) as entry:

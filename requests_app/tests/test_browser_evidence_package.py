@@ -83,3 +83,26 @@ def test_an_operator_exports_a_package_and_shares_it(no_channel_layer, page, app
     screenshot("evidence-package-revoked", phone=True)
     # This live server speaks HTTP only: the incident page's live-update socket cannot connect here.
     assert [error for error in console_errors if "WebSocket" not in error and "/ws/" not in error] == []
+
+
+def test_a_prosecutors_link_streams_the_package_through_daphne(no_channel_layer, asgi_live_server, approved_request,
+                                                                 operator, settings,
+                                                                 django_capture_on_commit_callbacks, tmp_path):
+    from urllib.request import urlopen
+
+    from requests_app.evidence_package import evidence_package_create, evidence_package_link_create
+
+    settings.FOOTAGE_ROOT = asgi_live_server.footage_root  # where the daphne child reads footage
+    front = give(approved_request, django_capture_on_commit_callbacks, "front-door.mp4")
+    package = evidence_package_create(incident=approved_request.area_request.incident, actor=operator)
+    _link, token = evidence_package_link_create(package=package, actor=operator, recipient="DA", days=1)
+
+    with urlopen(f"{asgi_live_server.url}/evidence/packages/{token}/", timeout=30) as response:  # noqa: S310
+        assert response.headers["Content-Type"] == "application/zip"
+        path = tmp_path / "shared.zip"
+        path.write_bytes(response.read())
+
+    with zipfile.ZipFile(path) as archive:
+        entry = json.loads(archive.read("manifest.json"))["files"][0]
+        assert hashlib.sha256(archive.read(entry["name"])).hexdigest() == front.sha256
+        assert archive.read("custody_report.pdf").startswith(b"%PDF")
