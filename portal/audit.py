@@ -19,6 +19,8 @@ ACTION_LABELS = {
     "footage.viewed": _("Footage viewed"),
     "footage.downloaded": _("Footage downloaded"),
     "footage.custody_report": _("Chain-of-custody report opened"),
+    "evidence.package_downloaded": _("Evidence package downloaded"),
+    "evidence.package_shared_download": _("Evidence package downloaded by the prosecutor's link"),
     "location.revealed": _("Exact location shown"),
 }
 # Any constant: PostgreSQL advisory lock that serialises appends to the chain.

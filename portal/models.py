@@ -278,7 +278,7 @@ class WaiverSignature(models.Model):
 # What staff do with cameras and footage: the actions the shift-hours flag looks at.
 STAFF_ACCESS_ACTIONS = [
     "live.access", "live.started", "live.wall", "camera.search", "camera.map", "area_request.created",
-    "footage.viewed", "footage.downloaded", "footage.custody_report",
+    "footage.viewed", "footage.downloaded", "footage.custody_report", "evidence.package_downloaded",
 ]
 
 
@@ -349,13 +349,15 @@ class AuditEventQuerySet(models.QuerySet):
                 .exclude(details__over_limits=[]))
 
     def footage_downloads_by_unassigned_staff(self):
-        """Footage downloads by someone who neither opened the incident nor is assigned to it."""
+        """Footage downloads (single files or evidence packages) by someone who neither opened the incident
+        nor is assigned to it."""
         from incidents.models import Incident
 
         theirs = Incident.objects.filter(reference=models.OuterRef("incident_reference")).filter(
             models.Q(created_by_id=models.OuterRef("actor_id"))
             | models.Q(assigned_officers=models.OuterRef("actor_id")))
-        return self.filter(action="footage.downloaded").exclude(models.Exists(theirs))
+        return (self.filter(action__in=["footage.downloaded", "evidence.package_downloaded"])
+                .exclude(models.Exists(theirs)))
 
     def outside_shift_hours(self, tzinfo=None):
         """Access by staff with shift hours set, at a time of day (city time) outside their shift."""

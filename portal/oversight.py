@@ -115,6 +115,22 @@ ACTIONS = {
     "footage.purged": ActionText(_("Footage deleted by retention"),
                                  _("%(actor)s deleted footage of %(camera)s under the evidence retention rule."),
                                  system_actor=_("The portal")),
+    "evidence.package_created": ActionText(
+        _("Evidence package created"),
+        _("%(actor)s put together an evidence package of incident %(incident)s (files: %(files)s).")),
+    "evidence.package_downloaded": ActionText(
+        _("Evidence package downloaded"),
+        _("%(actor)s downloaded an evidence package with footage of %(camera)s for incident %(incident)s.")),
+    "evidence.package_shared_download": ActionText(
+        _("Evidence package downloaded by the prosecutor's link"),
+        _("The link given to %(recipient)s downloaded an evidence package with footage of %(camera)s for incident "
+          "%(incident)s.")),
+    "evidence.package_link_created": ActionText(
+        _("Evidence package link created"),
+        _("%(actor)s gave %(recipient)s a link to an evidence package of incident %(incident)s, until %(until)s.")),
+    "evidence.package_link_revoked": ActionText(
+        _("Evidence package link revoked"),
+        _("%(actor)s revoked the link of %(recipient)s to an evidence package of incident %(incident)s.")),
     "location.revealed": ActionText(_("Exact location shown"),
                                     _("%(actor)s saw the exact location of %(camera)s.")),
     "incident.created": ActionText(_("Incident opened"),
@@ -262,6 +278,12 @@ def _values(event, camera_names, text):
         values["reason"] = _lower_first(end_reason(details.get("code", ""))) if details.get("code") else "—"
     elif "reason" in details:
         values["reason"] = _lower_first(details["reason"]).rstrip(".")
+    if "recipient" in details:
+        values["recipient"] = details["recipient"]
+    if "expires_at" in details:
+        values["until"] = _local(details["expires_at"])
+    if isinstance(details.get("submissions"), list):
+        values["files"] = len(details["submissions"])
     if "allowed" in details and isinstance(details["allowed"], list):
         values["shown"], values["refused"] = len(details["allowed"]), len(details.get("refused") or {})
     if "action" in details:

@@ -265,3 +265,60 @@ class DeletionTombstone(models.Model):
 
     def __str__(self):
         return f"Deletion of {self.original_name} ({self.get_state_display()})"
+
+
+class EvidencePackage(models.Model):
+    """Files of one incident put together for prosecutors and defence, with a manifest fixed at creation.
+
+    The manifest (hashes, media facts, owners, cameras and the audit events up to then) is stored as the
+    exact bytes every download carries, so each copy is the same and its SHA-256 can be compared.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="evidence_packages")
+    submissions = models.ManyToManyField(FootageSubmission, related_name="evidence_packages")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    manifest = models.TextField(editable=False, help_text="manifest.json as it is written into the ZIP.")
+    manifest_sha256 = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Evidence package {self.id} of {self.incident}"
+
+
+class EvidencePackageLinkQuerySet(models.QuerySet):
+    def live(self, now):
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
+
+class EvidencePackageLink(models.Model):
+    """A link that lets one person (a prosecutor, a defence lawyer) download one package without signing in.
+
+    Only the SHA-256 of the link's token is stored; the link expires and staff may revoke it.
+    """
+
+    package = models.ForeignKey(EvidencePackage, on_delete=models.CASCADE, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    recipient = models.CharField(max_length=200, help_text="Who the link is for, as staff wrote it.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    download_count = models.PositiveIntegerField(default=0)
+    last_downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EvidencePackageLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Link to {self.package} for {self.recipient}"
+
+    def is_live(self, now):
+        return self.revoked_at is None and self.expires_at > now

@@ -49,6 +49,12 @@ async def _async_pieces(pieces):
         reader.shutdown(wait=False)
 
 
+def stream_pieces(request, pieces):
+    """`pieces` (a generator of bytes) as a streaming response should take them for this request: under
+    ASGI read in a thread of the response's own, so Django never collects them whole first."""
+    return _async_pieces(pieces) if isinstance(request, ASGIRequest) else pieces
+
+
 def ranged_footage_response(request, storage, name, *, download, filename, content_type):
     """The stored file, whole (200) or the range asked for (206), or 416 for a range outside it."""
     size = storage.size(name)
@@ -58,9 +64,7 @@ def ranged_footage_response(request, storage, name, *, download, filename, conte
         response["Content-Range"] = f"bytes */{size}"
         return response
     start, end = wanted or (0, size - 1)
-    pieces = storage.iter_range(name, start, end - start + 1, chunk_size=CHUNK)
-    if isinstance(request, ASGIRequest):
-        pieces = _async_pieces(pieces)
+    pieces = stream_pieces(request, storage.iter_range(name, start, end - start + 1, chunk_size=CHUNK))
     response = StreamingHttpResponse(pieces, status=206 if wanted else 200, content_type=content_type)
     if wanted:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"

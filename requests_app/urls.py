@@ -1,5 +1,6 @@
 from django.urls import path
 
+from requests_app import evidence_package_views as package_views
 from requests_app import views
 from requests_app.uploads import FootageUploadView
 
@@ -14,4 +15,11 @@ urlpatterns = [
     path("staff/evidence/<int:pk>/file/", views.evidence_file, name="evidence_file"),
     path("staff/evidence/<int:pk>/custody/", views.custody_report, name="custody_report"),
     path("staff/evidence/<int:pk>/hold/", views.footage_hold, name="hold"),
+    path("staff/incidents/<int:incident_pk>/evidence-packages/", package_views.package_new, name="package_new"),
+    path("staff/evidence/packages/<uuid:pk>/", package_views.package_detail, name="package"),
+    path("staff/evidence/packages/<uuid:pk>/download/", package_views.package_download, name="package_download"),
+    path("staff/evidence/packages/<uuid:pk>/links/", package_views.package_link_create, name="package_link_create"),
+    path("staff/evidence/packages/<uuid:pk>/links/<int:link_pk>/revoke/", package_views.package_link_revoke,
+         name="package_link_revoke"),
+    path("evidence/packages/<str:token>/", package_views.shared_package, name="shared_package"),
 ]

@@ -194,6 +194,24 @@ def _sentence_cases():
          "2026-000042."),
         ("footage.purged", system, {"details": {"sha256": "ab", "rule": "evidence_retention"}},
          "The portal deleted footage of “Front door” under the evidence retention rule."),
+        ("evidence.package_created", officer, {"camera": None, "incident_reference": "2026-000042",
+                                               "details": {"submissions": [1, 2], "manifest_sha256": "ab"}},
+         "Officer Ana Ruiz (#1001) put together an evidence package of incident 2026-000042 (files: 2)."),
+        ("evidence.package_downloaded", officer, {"incident_reference": "2026-000042",
+                                                  "details": {"package": "p", "sha256": "ab"}},
+         "Officer Ana Ruiz (#1001) downloaded an evidence package with footage of “Front door” for incident "
+         "2026-000042."),
+        ("evidence.package_shared_download", system, {"incident_reference": "2026-000042",
+                                                      "details": {"package": "p", "recipient": "DA J. Rivera"}},
+         "The link given to DA J. Rivera downloaded an evidence package with footage of “Front door” for incident "
+         "2026-000042."),
+        ("evidence.package_link_created", officer, {"camera": None, "incident_reference": "2026-000042", "details": {
+            "link": 1, "recipient": "DA J. Rivera", "expires_at": "2026-05-21T16:00:00+00:00"}},
+         "Officer Ana Ruiz (#1001) gave DA J. Rivera a link to an evidence package of incident 2026-000042, until "
+         "2026-05-21 12:00."),
+        ("evidence.package_link_revoked", officer, {"camera": None, "incident_reference": "2026-000042",
+                                                    "details": {"link": 1, "recipient": "DA J. Rivera"}},
+         "Officer Ana Ruiz (#1001) revoked the link of DA J. Rivera to an evidence package of incident 2026-000042."),
         ("location.revealed", officer, {}, "Officer Ana Ruiz (#1001) saw the exact location of “Front door”."),
         ("incident.created", system, {"camera": None, "incident_reference": "2026-000042",
                                       "details": {"type": "burglary", "source": "cad"}},
