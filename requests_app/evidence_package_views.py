@@ -12,7 +12,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import staff_required
 from portal.request_info import client_ip
@@ -139,6 +139,7 @@ def package_link_revoke(request, pk, link_pk):
 
 
 @never_cache
+@require_GET
 def shared_package(request, token):
     """/evidence/packages/<token>/: the package, for whoever holds a live link; no sign-in."""
     link = (EvidencePackageLink.objects.select_related("package__incident")
