@@ -34,7 +34,7 @@ from urllib3.util.ssl_match_hostname import CertificateError
 
 HTTP_SCHEMES = frozenset({"http", "https"})
 RTSP_SCHEMES = frozenset({"rtsp"})
-DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554}
+DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322}
 
 MJPEG_READ_LIMIT = 5 * 1024 * 1024
 SNAPSHOT_READ_LIMIT = 5 * 1024 * 1024

@@ -111,6 +111,8 @@
       video.autoplay = true;
       video.playsInline = true;
       video.setAttribute("aria-label", label);
+      // Embedded RTSP cameras offer a still of their latest key frame while the video starts.
+      if (answer.poster) video.poster = answer.poster;
       this.media.replaceChildren(video);
       if (video.canPlayType("application/vnd.apple.mpegurl")) {
         video.src = answer.src;
