@@ -39,6 +39,7 @@ INGEST_SCHEMES = frozenset({"rtsp", "rtsps"})
 COPIED_CODECS = frozenset({"h264", "hevc"})
 SEGMENT_SECONDS = 2.0
 SEGMENT_MAX_SECONDS = 6.0  # a camera with rare key frames still gets segments cut
+TIMESTAMP_JUMP_SECONDS = 60.0
 PLAYLIST_SEGMENTS = 5
 KEEP_SEGMENTS = 8  # a few more than listed, for a player a little behind
 IDLE_STOP_SECONDS = 10.0  # hls.js asks for the playlist every segment; well above that
@@ -130,7 +131,13 @@ class _Segmenter:
             return  # a segment starts with a key frame, or a player could not start on it
         if self._output is not None:
             elapsed = float((packet.pts - self._start_pts) * self.time_base)
-            if (packet.is_keyframe and elapsed >= SEGMENT_SECONDS) or elapsed >= SEGMENT_MAX_SECONDS:
+            if not 0 <= elapsed <= TIMESTAMP_JUMP_SECONDS:
+                # The camera's clock jumped (a reboot, a wrap): drop the segment, restart at a key frame.
+                self.close()
+                self.channel._mark_discontinuity()
+                if not packet.is_keyframe:
+                    return
+            elif (packet.is_keyframe and elapsed >= SEGMENT_SECONDS) or elapsed >= SEGMENT_MAX_SECONDS:
                 self._finish(elapsed)
         if packet.is_keyframe:
             self.channel._keep_keyframe(KeyFrame(self.codec, self.extradata, bytes(packet)))
@@ -338,8 +345,7 @@ class IngestChannel:
                     self._failed(f"the stream could not be read ({type(error).__name__})")
                 if time.monotonic() - started > STEADY_SECONDS:
                     backoff = 1.0
-                with self._lock:
-                    self._discontinuity = True
+                self._mark_discontinuity()
                 self._wake.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
         finally:
@@ -379,6 +385,10 @@ class IngestChannel:
             if writer is not None:
                 writer.close()
             container.close()
+
+    def _mark_discontinuity(self):
+        with self._lock:
+            self._discontinuity = True
 
     def _keep_keyframe(self, keyframe):
         self._keyframe = keyframe

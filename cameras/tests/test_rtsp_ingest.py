@@ -171,6 +171,28 @@ async def watch_through_outage(channel, seconds):
         await asyncio.sleep(0.5)
 
 
+def test_a_jump_in_the_cameras_clock_marks_a_break_instead_of_one_endless_segment(gst_camera, local_allowed):
+    camera = gst_camera()
+    channel = IngestChannel(None, Upstream(1, "rtsp", camera.url()))
+    with av.open(rtsp_ingest.pinned_url(channel.upstream), options={"rtsp_transport": "tcp"}) as container:
+        stream = container.streams.video[0]
+        segmenter = rtsp_ingest._Segmenter(channel, stream, stream.time_base, "h264", None)
+        for count, packet in enumerate(container.demux(stream)):
+            if count >= 150:  # 10 s at 15 frames a second
+                break
+            if count >= 75 and packet.pts is not None:
+                packet.pts -= 3_600 * 90_000  # as if the camera rebooted and counted from an hour earlier
+                packet.dts = packet.pts
+            segmenter.add(packet)
+        segmenter.close()
+
+    playlist = channel.playlist_text("/p/")
+    assert playlist.count("#EXTINF:") >= 3 and playlist.count("#EXT-X-DISCONTINUITY\n") == 1
+    assert playlist.index("#EXTINF:") < playlist.index("#EXT-X-DISCONTINUITY\n")  # the break comes after the first
+    durations = [float(line[8:].rstrip(",")) for line in playlist.splitlines() if line.startswith("#EXTINF:")]
+    assert all(0 < duration <= rtsp_ingest.SEGMENT_MAX_SECONDS for duration in durations)
+
+
 def test_the_upstream_stops_when_no_one_asks_any_more(gst_camera, local_allowed, monkeypatch):
     monkeypatch.setattr(rtsp_ingest, "IDLE_STOP_SECONDS", 2.0)
     camera = gst_camera()
@@ -341,8 +363,10 @@ def test_the_live_endpoints_apply_the_owners_rules_to_the_embedded_path(embedded
     cookie = cookie_for(operator)
     assert watch_over_http(embedded_relay_server, token, cookie)[2] == 200
 
-    # Another staff member holding the token gets nothing; nor does a signed-out browser.
+    # Another staff member holding the token gets nothing; nor does the owner, nor a signed-out browser.
     assert get(embedded_relay_server, f"/live/{token}/hls/index.m3u8", cookie_for(officer))[0] == 404
+    assert get(embedded_relay_server, f"/live/{token}/hls/index.m3u8", cookie_for(business))[0] == 403
+    assert get(embedded_relay_server, f"/live/{token}/snapshot.jpg", cookie_for(officer))[0] == 404
     assert get(embedded_relay_server, f"/live/{token}/hls/index.m3u8", "")[0] == 403
     assert get(embedded_relay_server, f"/live/{token}/hls/s/0.ts", cookie_for(officer))[0] == 404
     assert get(embedded_relay_server, f"/live/{token}/hls/s/999999.ts", cookie)[0] == 404
@@ -380,6 +404,7 @@ def test_the_gateway_path_is_unchanged_when_chosen(client, login, settings, busi
     body = client.post("/live/sessions/", {"camera": camera.pk}, content_type="application/json").json()
 
     assert body["kind"] == "rtsp" and "poster" not in body
+    assert client.get(f"/live/{body['token']}/snapshot.jpg").status_code == 404  # the gateway gives no pictures
 
 
 @pytest.mark.parametrize("gateway_url, chosen, mode", [
