@@ -416,3 +416,24 @@ def test_auto_picks_the_gateway_only_when_one_is_set(settings, gateway_url, chos
 
     settings.MEDIA_GATEWAY_HLS_URL, settings.RTSP_INGEST = gateway_url, chosen
     assert rtsp_ingest_mode() == mode
+
+
+@pytest.mark.django_db
+def test_the_owner_tests_a_saved_rtsp_source_against_the_real_camera(client, login, gst_camera, local_allowed,
+                                                                     business, waivers, other_owner):
+    sign_waiver(business)
+    rtsp = gst_camera(username=USERNAME, password=PASSWORD)
+    camera = live_camera(business, rtsp.url(), USERNAME, PASSWORD)
+    test_url = f"/cameras/{camera.pk}/stream/test/"
+
+    login(client, other_owner)
+    assert client.post(test_url).status_code == 404  # another owner's camera does not exist for them
+
+    login(client, business)
+    response = client.post(test_url)
+
+    assert response.status_code == 200
+    assert "answered the RTSP request" in response.content.decode()
+    assert PASSWORD not in response.content.decode() and "127.0.0.1" not in response.content.decode()
+    camera.stream.refresh_from_db()
+    assert camera.stream.last_test_ok is True
