@@ -267,7 +267,18 @@ def test_the_upstreams_repr_hides_the_credentials():
 
 def test_test_connection_reaches_the_real_rtsp_camera(gst_camera, local_allowed):
     camera = gst_camera()
-    assert streams.test_stream("rtsp", camera.url()).ok
+    result = streams.test_stream("rtsp", camera.url())
+    assert result.ok and result.message == "The camera answered the RTSP request."
+
+
+def test_test_connection_speaks_of_the_camera_on_the_embedded_path(rtsp_server_with_auth, stream_server,
+                                                                  local_allowed):
+    with pytest.raises(StreamTestError, match="^The camera refused the user name or password.$"):
+        streams.test_stream("rtsp", rtsp_server_with_auth.url(), "viewer", "wrong")
+    with pytest.raises(StreamTestError, match="^The camera asks for a user name and password.$"):
+        streams.test_stream("rtsp", rtsp_server_with_auth.url())
+    with pytest.raises(StreamTestError, match="^The address did not answer as an RTSP camera.$"):
+        streams.test_stream("rtsp", f"rtsp://127.0.0.1:{stream_server.port}/live")
 
 
 def test_test_connection_reaches_a_real_camera_that_asks_for_a_password(gst_camera, local_allowed):
@@ -433,7 +444,7 @@ def test_the_owner_tests_a_saved_rtsp_source_against_the_real_camera(client, log
     response = client.post(test_url)
 
     assert response.status_code == 200
-    assert "answered the RTSP request" in response.content.decode()
+    assert "The camera answered the RTSP request." in response.content.decode()
     assert PASSWORD not in response.content.decode() and "127.0.0.1" not in response.content.decode()
     camera.stream.refresh_from_db()
     assert camera.stream.last_test_ok is True
