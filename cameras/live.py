@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from cameras.geo import APPROXIMATE_GRID_M, approximate_location, haversine_m
 from cameras.models import Camera, LiveSession, SharingRules, StreamSource
 from cameras.policy import REASONS, Decision, access_ends_at, describe_schedule, evaluate_live_access
+from cameras.relay import rtsp_ingest_mode
 from cameras.services import live_access_check
 from portal.audit import audit_record
 from portal.models import AuditEvent
@@ -91,7 +92,8 @@ def _refusal(code):
 def _stream_refusal(camera):
     if not _has_stream(camera):
         return _refusal("no_stream")
-    if camera.stream.kind == StreamSource.Kind.RTSP and not settings.MEDIA_GATEWAY_HLS_URL:
+    if (camera.stream.kind == StreamSource.Kind.RTSP and rtsp_ingest_mode() == "gateway"
+            and not settings.MEDIA_GATEWAY_HLS_URL):
         return _refusal("no_gateway")
     return None
 

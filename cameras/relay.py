@@ -11,8 +11,10 @@ an opaque portal URL carrying the viewer's token.
 The upstream is reached as "Test connection" reaches it (cameras/streams.py): the host is resolved
 once, every address must be public or in STREAM_ALLOWED_NETWORKS, and the connection goes to the
 pinned address. Only the city's media gateway (MEDIA_GATEWAY_HLS_URL) is trusted on any network.
-Upstreams stop LINGER_SECONDS after the last viewer leaves and reconnect with back-off when the
-camera drops. Nothing here logs, raises or returns a camera's address or credentials.
+RTSP cameras on the embedded path (RTSP_INGEST, cameras/rtsp_ingest.py) get an IngestChannel instead,
+which reads the camera with PyAV and makes the HLS itself. Upstreams stop LINGER_SECONDS after the
+last viewer leaves and reconnect with back-off when the camera drops. Nothing here logs, raises or
+returns a camera's address or credentials.
 """
 
 import asyncio
@@ -102,11 +104,19 @@ def upstream_for_camera(camera_id):
     source = StreamSource.objects.filter(camera_id=camera_id).first()
     if source is None:
         return None
-    if source.kind == StreamSource.Kind.RTSP:
+    if source.kind == StreamSource.Kind.RTSP and rtsp_ingest_mode() == "gateway":
         url = settings.MEDIA_GATEWAY_HLS_URL.format(path=gateway_path(camera_id))
         return Upstream(camera_id, source.kind, url, gateway=True)
     return Upstream(camera_id, source.kind, crypto.decrypt(source.encrypted_url),
                     crypto.decrypt(source.encrypted_username), crypto.decrypt(source.encrypted_password))
+
+
+def rtsp_ingest_mode():
+    """ "embedded" (the portal reads RTSP itself, cameras/rtsp_ingest.py) or "gateway" (MediaMTX)."""
+    mode = settings.RTSP_INGEST
+    if mode == "auto":
+        return "gateway" if settings.MEDIA_GATEWAY_HLS_URL else "embedded"
+    return mode
 
 
 def gateway_path(camera_id):
@@ -526,7 +536,7 @@ class Hub:
         key = (upstream.camera_id, upstream.kind, upstream.fingerprint)
         channel = self.channels.get(key)
         if channel is None:
-            channel_class = HlsChannel if upstream.kind in ("hls", "rtsp") else FrameChannel
+            channel_class = _channel_class(upstream)
             channel = self.channels[key] = channel_class(self.loop, upstream)
         return channel
 
@@ -537,6 +547,14 @@ class Hub:
         for key, channel in list(self.channels.items()):
             if not channel.active() and not getattr(channel, "running", lambda: False)():
                 del self.channels[key]
+
+
+def _channel_class(upstream):
+    if upstream.kind == "rtsp" and not upstream.gateway:
+        from cameras.rtsp_ingest import IngestChannel
+
+        return IngestChannel
+    return HlsChannel if upstream.kind in ("hls", "rtsp") else FrameChannel
 
 
 _hubs = weakref.WeakKeyDictionary()

@@ -34,7 +34,7 @@ from urllib3.util.ssl_match_hostname import CertificateError
 
 HTTP_SCHEMES = frozenset({"http", "https"})
 RTSP_SCHEMES = frozenset({"rtsp"})
-DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554}
+DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322}
 
 MJPEG_READ_LIMIT = 5 * 1024 * 1024
 SNAPSHOT_READ_LIMIT = 5 * 1024 * 1024
@@ -716,19 +716,29 @@ def _same_origin(first, second):
 
 
 def _test_rtsp(url, username, password, deadline):
+    from cameras.relay import rtsp_ingest_mode
+
+    # On the embedded path (RTSP_INGEST) the owner gives the camera's own address, not a gateway's.
+    device = "gateway" if rtsp_ingest_mode() == "gateway" else "camera"
     target = _target(url, username, password, RTSP_SCHEMES)
     head = _rtsp_options(target, deadline)
     match = RTSP_STATUS_LINE.match(head)
     if match is None:
+        if device == "camera":
+            raise StreamTestError(_("The address did not answer as an RTSP camera."))
         raise StreamTestError(_("The address did not answer as an RTSP media gateway."))
     status = int(match.group(1))
     if status in (401, 403):
-        raise _refused_credentials_error(target, "gateway")
+        raise _refused_credentials_error(target, device)
     if status != 200:
+        if device == "camera":
+            raise StreamTestError(_("The camera answered with RTSP status %(status)s.") % {"status": status})
         raise StreamTestError(_("The media gateway answered with RTSP status %(status)s.") % {"status": status})
-    return StreamTestResult(
-        ok=True, message=_("The media gateway answered the RTSP request."), frame_jpeg=None, width=None, height=None
-    )
+    if device == "camera":
+        message = _("The camera answered the RTSP request.")
+    else:
+        message = _("The media gateway answered the RTSP request.")
+    return StreamTestResult(ok=True, message=message, frame_jpeg=None, width=None, height=None)
 
 
 def _rtsp_options(target, deadline):

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cameras import crypto, live, relay, services
 from cameras.forms import CameraForm, OnvifDiscoverForm, PauseForm, SharingRulesForm, StreamSourceForm
 from cameras.models import Camera, LiveSession, StreamSource
+from cameras.rtsp_ingest import IngestChannel
 from portal.access import owner_required
 from portal.models import Waiver
 from portal.request_info import client_ip
@@ -319,10 +320,13 @@ def _start_session(request, user, camera_id, incident_id):
     if started.session is None:
         return 403, {"code": started.decision.code, "reason": started.decision.reason}
     session, token = started.session, started.token
-    return 201, {"token": token, "kind": session.kind, "src": _media_src(session.kind, token),
-                 "status_url": reverse("live:status", args=[token]), "end_url": reverse("live:end", args=[token]),
-                 "reason": str(live.allowance_reason(camera, started.decision)),
-                 "ends_at": live.live_session_ends_at(session)}
+    body = {"token": token, "kind": session.kind, "src": _media_src(session.kind, token),
+            "status_url": reverse("live:status", args=[token]), "end_url": reverse("live:end", args=[token]),
+            "reason": str(live.allowance_reason(camera, started.decision)),
+            "ends_at": live.live_session_ends_at(session)}
+    if session.kind == StreamSource.Kind.RTSP and relay.rtsp_ingest_mode() == "embedded":
+        body["poster"] = reverse("live:snapshot", args=[token])  # the latest key frame, as a JPEG
+    return 201, body
 
 
 @require_POST
@@ -399,13 +403,18 @@ async def _mjpeg_parts(hub, channel, session, token, user):
 
 @require_GET
 async def live_snapshot(request, token):
-    found = await _authorized(request, token, {StreamSource.Kind.SNAPSHOT})
+    found = await _authorized(request, token, {StreamSource.Kind.SNAPSHOT, StreamSource.Kind.RTSP})
     if isinstance(found, HttpResponse):
         return found
     _user, _session, upstream = found
+    if upstream.kind == StreamSource.Kind.RTSP and upstream.gateway:
+        return _refusal("not_found", 404)  # the media gateway gives no pictures
     channel = relay.get_hub().channel(upstream)
-    channel.touch()
-    frame = await channel.latest(FIRST_FRAME_WAIT_SECONDS)
+    if isinstance(channel, IngestChannel):
+        frame = await channel.snapshot(FIRST_FRAME_WAIT_SECONDS)
+    else:
+        channel.touch()
+        frame = await channel.latest(FIRST_FRAME_WAIT_SECONDS)
     if frame is None:
         return _json({"code": "camera_unavailable", "reason": _("The camera did not send a picture.")}, 503)
     return _no_store(HttpResponse(frame, content_type="image/jpeg"))
@@ -420,6 +429,8 @@ async def live_hls(request, token, path):
     channel = relay.get_hub().channel(upstream)
     channel.touch()
     prefix = reverse("live:hls", args=[token, "index.m3u8"]).removesuffix("index.m3u8")
+    if isinstance(channel, IngestChannel):
+        return await _ingest_hls(channel, path, prefix)
     try:
         if path == "index.m3u8" or (path.startswith("p/") and path.endswith(".m3u8")):
             url = upstream.url if path == "index.m3u8" else channel.url_for(path[2:-5])
@@ -434,6 +445,20 @@ async def live_hls(request, token, path):
         return _no_store(HttpResponse(body, content_type=media_type))
     except relay.RelayError:
         return _json({"code": "camera_unavailable", "reason": _("The camera's stream is not available.")}, 502)
+
+
+async def _ingest_hls(channel, path, prefix):
+    """The embedded RTSP path's own playlist and segments (made by cameras/rtsp_ingest.py)."""
+    if path == "index.m3u8":
+        try:
+            text = await channel.playlist(prefix)
+        except relay.RelayError:
+            return _json({"code": "camera_unavailable", "reason": _("The camera's stream is not available.")}, 502)
+        return _no_store(HttpResponse(text, content_type="application/vnd.apple.mpegurl"))
+    body = channel.segment(path[2:]) if path.startswith("s/") else None
+    if body is None:
+        return _refusal("not_found", 404)
+    return _no_store(HttpResponse(body, content_type="video/mp2t"))
 
 
 def _session_status(token, user):

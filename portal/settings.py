@@ -378,6 +378,10 @@ NOTICE_DIGEST_HOUR = env_int("NOTICE_DIGEST_HOUR", 7, minimum=0, maximum=23)
 # relays the gateway's HLS output, e.g. "https://gateway.example/{path}/index.m3u8".
 MEDIA_GATEWAY_HLS_URL = env_str("MEDIA_GATEWAY_HLS_URL", "")
 MEDIA_GATEWAY_PUBLISH_SECRET = env_str("MEDIA_GATEWAY_PUBLISH_SECRET", "")
+# How RTSP cameras are served (docs/live.md): "embedded" = the portal reads the camera itself and
+# remuxes it to HLS (cameras/rtsp_ingest.py); "gateway" = through MediaMTX (MEDIA_GATEWAY_HLS_URL);
+# "auto" (the default) = "gateway" when MEDIA_GATEWAY_HLS_URL is set, else "embedded".
+RTSP_INGEST = env_choice("RTSP_INGEST", "auto", ("auto", "embedded", "gateway"))
 
 # Address search on the camera form (cameras/geocoding.py, docs/deploy.md): "local" searches the
 # addresses imported with `manage.py import_addresses`; "nominatim" asks a Nominatim-compatible server.

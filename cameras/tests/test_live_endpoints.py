@@ -233,7 +233,9 @@ def test_media_auth_rechecks_the_policy(client, settings, business, operator, ca
     assert LiveSession.objects.get(camera=rtsp).end_code == "paused"
 
 
-def test_an_rtsp_camera_cannot_start_without_a_gateway(client, login, settings, business, operator, camera):
+def test_an_rtsp_camera_cannot_start_on_the_gateway_path_without_a_gateway(client, login, settings, business,
+                                                                           operator, camera):
+    settings.RTSP_INGEST = "gateway"
     settings.MEDIA_GATEWAY_HLS_URL = ""
     rtsp = live_camera(business, kind="rtsp", url="rtsp://10.0.0.9/stream")
     login(client, operator)

@@ -274,7 +274,13 @@ def test_a_web_page_is_not_accepted_as_a_playlist(stream_server, local_allowed):
 # --- RTSP ------------------------------------------------------------------------------------
 
 
-def test_an_rtsp_gateway_that_answers_ok_passes(rtsp_server, local_allowed):
+@pytest.fixture
+def gateway_mode(settings):
+    """RTSP cameras served through MediaMTX: the owner's address is the gateway's (RTSP_INGEST)."""
+    settings.RTSP_INGEST = "gateway"
+
+
+def test_an_rtsp_gateway_that_answers_ok_passes(rtsp_server, local_allowed, gateway_mode):
     result = streams.test_stream("rtsp", rtsp_server.url("/live/cam1"))
 
     assert result.ok
@@ -298,19 +304,20 @@ def test_an_rtsp_gateway_accepts_the_right_credentials(rtsp_server_with_auth, lo
     assert "s3cret@" not in rtsp_server_with_auth.requests[-1]
 
 
-def test_an_rtsp_gateway_refusing_the_password_is_reported_without_revealing_it(rtsp_server_with_auth, local_allowed):
+def test_an_rtsp_gateway_refusing_the_password_is_reported_without_revealing_it(rtsp_server_with_auth, local_allowed,
+                                                                              gateway_mode):
     with pytest.raises(StreamTestError) as refused:
         streams.test_stream("rtsp", rtsp_server_with_auth.url(), USERNAME, WRONG_PASSWORD)
 
     assert str(refused.value) == "The media gateway refused the user name or password."
 
 
-def test_an_rtsp_gateway_asking_for_credentials_says_so(rtsp_server_with_auth, local_allowed):
+def test_an_rtsp_gateway_asking_for_credentials_says_so(rtsp_server_with_auth, local_allowed, gateway_mode):
     with pytest.raises(StreamTestError, match="^The media gateway asks for a user name and password.$"):
         streams.test_stream("rtsp", rtsp_server_with_auth.url())
 
 
-def test_a_web_server_is_not_mistaken_for_an_rtsp_gateway(stream_server, local_allowed):
+def test_a_web_server_is_not_mistaken_for_an_rtsp_gateway(stream_server, local_allowed, gateway_mode):
     with pytest.raises(StreamTestError, match="did not answer as an RTSP media gateway"):
         streams.test_stream("rtsp", f"rtsp://127.0.0.1:{stream_server.port}/live")
 

@@ -1,5 +1,5 @@
 // Live tiles: each [data-live-tile] starts a live session for its camera, shows the picture
-// (MJPEG <img>, refreshed snapshot <img>, or <video> with hls.js for HLS and RTSP), polls the
+// (MJPEG <img>, refreshed snapshot <img>, or <video> with hls.js, or native HLS, for HLS and RTSP), polls the
 // session's status and stops as soon as the owner's rules no longer allow viewing.
 // Markup: templates/cameras/includes/live_tile.html. Everything is served by the portal itself.
 (function () {
@@ -111,18 +111,25 @@
       video.autoplay = true;
       video.playsInline = true;
       video.setAttribute("aria-label", label);
+      // Embedded RTSP cameras offer a still of their latest key frame while the video starts.
+      if (answer.poster) video.poster = answer.poster;
       this.media.replaceChildren(video);
-      if (video.canPlayType("application/vnd.apple.mpegurl")) {
-        video.src = answer.src;
-        return;
-      }
-      loadHls(this.element.dataset.hlsSrc).then((Hls) => {
-        if (!this.session || !Hls || !Hls.isSupported()) return;
-        // No worker: the site's Content-Security-Policy allows scripts from the portal only.
-        this.hls = new Hls({ enableWorker: false, liveDurationInfinity: true });
-        this.hls.loadSource(answer.src);
-        this.hls.attachMedia(video);
-      }).catch(() => this.stop(this.text("textUnavailable", "The live picture is not available.")));
+      const native = video.canPlayType("application/vnd.apple.mpegurl");
+      // hls.js wherever Media Source Extensions exist (Chromium's own HLS player is newer and fails
+      // on some live streams); the browser's native player only where hls.js cannot run (iPhone).
+      loadHls(this.element.dataset.hlsSrc).catch(() => null).then((Hls) => {
+        if (!this.session) return;
+        if (Hls && Hls.isSupported()) {
+          // No worker: the site's Content-Security-Policy allows scripts from the portal only.
+          this.hls = new Hls({ enableWorker: false, liveDurationInfinity: true });
+          this.hls.loadSource(answer.src);
+          this.hls.attachMedia(video);
+        } else if (native) {
+          video.src = answer.src;
+        } else {
+          this.stop(this.text("textUnavailable", "The live picture is not available."));
+        }
+      });
     }
 
     async poll() {
