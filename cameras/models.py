@@ -327,7 +327,7 @@ class StreamSource(models.Model):
         MJPEG = "mjpeg", _("MJPEG over HTTP")
         SNAPSHOT = "snapshot", _("JPEG snapshot URL")
         HLS = "hls", _("HLS playlist")
-        RTSP = "rtsp", _("RTSP through a media gateway")
+        RTSP = "rtsp", _("RTSP (IP cameras and video recorders)")
 
     camera = models.OneToOneField(Camera, on_delete=models.CASCADE, primary_key=True, related_name="stream")
     kind = models.CharField(max_length=16, choices=Kind.choices)

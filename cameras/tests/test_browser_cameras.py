@@ -71,7 +71,7 @@ def test_a_business_tests_its_mjpeg_stream_and_sees_the_frame(page, dev_mail, wa
     page.get_by_label("Kind of stream").select_option("mjpeg")
     page.get_by_label("Stream address (URL)").fill(stream_server.url("/mjpeg"))
     page.get_by_role("button", name="Save stream source").click()
-    page.get_by_text("A MJPEG over HTTP source is stored.").wait_for()
+    page.get_by_text("Stored source: MJPEG over HTTP.").wait_for()
     assert stream_server.url("/mjpeg") not in page.content()
     page.get_by_role("button", name="Test connection").click()
 

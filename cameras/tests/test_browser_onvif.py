@@ -51,7 +51,7 @@ def test_a_business_finds_its_stream_with_onvif_and_saves_the_one_it_picks(page,
     assert page.get_by_role("radio", name="SubStream 640×360 · H264").is_checked()
     page.keyboard.press("Enter")
     page.get_by_text("The stream found with ONVIF was saved as an RTSP source.").wait_for()
-    page.get_by_text("A RTSP through a media gateway source is stored.").wait_for()
+    page.get_by_text("Stored source: RTSP (IP cameras and video recorders).").wait_for()
     screenshot("onvif-saved")
     screenshot("onvif-saved", phone=True)
 
