@@ -280,6 +280,18 @@ def _asgi_child_setup(db_blocker, footage_root, overrides=None):
                       FOOTAGE_ROOT=footage_root, **(overrides or {})).enable()
 
 
+def _close_sqlite_connections_of_every_thread():
+    import gc
+
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    # type(), not isinstance(): isinstance would evaluate the lazy objects among them (old requests' nonces).
+    for wrapper in [each for each in gc.get_objects() if issubclass(type(each), DatabaseWrapper)]:
+        if wrapper.connection is not None and not wrapper.is_in_memory_db() and not wrapper.in_atomic_block:
+            wrapper.connection.close()  # its thread reconnects on its next query
+            wrapper.connection = None
+
+
 class AsgiServer:
     """The real ASGI application (HTTP and WebSockets) served by daphne in a child process."""
 
@@ -300,9 +312,12 @@ class AsgiServer:
                                      setup=partial(_asgi_child_setup, django_db_blocker, self.footage_root,
                                                    overrides))
         # SQLite's state must not cross fork(): an inherited open database leaves the child reading
-        # stale snapshots once the parent flushes tables between tests.
+        # stale snapshots once the parent flushes tables between tests, and a child closing the copies
+        # of the connections other threads of this process hold can corrupt the file ("database disk
+        # image is malformed"). So every thread's connection is closed here, not only this thread's.
         with django_db_blocker.unblock():
             connections.close_all()
+            _close_sqlite_connections_of_every_thread()
         self.process.start()
         if not self.process.ready.wait(timeout=30):
             raise RuntimeError("daphne did not start")
