@@ -50,7 +50,7 @@ def cookie_for(user):
 def get(server, path, cookie):
     """(status, headers, body) of a GET to the relay server."""
     parts = urlsplit(server.url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
         connection.request("GET", path, headers={"Cookie": cookie})
         response = connection.getresponse()

@@ -5,29 +5,24 @@ live endpoints of a real daphne process, where the access rules apply.
 """
 
 import asyncio
-import http.client
 import io
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import av
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from django.utils import timezone
 
 from cameras import rtsp_ingest, streams
-from cameras.live import live_session_start
 from cameras.models import Camera, LiveSession
 from cameras.relay import RelayError, Upstream
 from cameras.rtsp_ingest import IngestChannel
 from cameras.services import sharing_pause_all, stream_source_set
 from cameras.streams import StreamTestError
 from cameras.tests.factories import CameraFactory
-from conftest import sign_in
+from cameras.tests.test_live_relay import cookie_for, get, start
 from portal.tests.factories import sign_waiver
 
 USERNAME, PASSWORD = "viewer", "rtsp-s3cret"
@@ -303,29 +298,6 @@ def live_camera(owner, url, username="", password=""):
                            rules={"live_mode": "always"})
     stream_source_set(camera=camera, actor=owner, kind="rtsp", url=url, username=username, password=password)
     return camera
-
-
-def start(camera, viewer):
-    camera = Camera.objects.with_policy_facts().select_related("stream").get(pk=camera.pk)
-    started = live_session_start(camera=camera, viewer=viewer)
-    assert started.token, started.decision
-    return started.token
-
-
-def cookie_for(user):
-    client = sign_in(Client(), user)
-    return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
-
-
-def get(server, path, cookie):
-    parts = urlsplit(server.url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        connection.request("GET", path, headers={"Cookie": cookie})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
 
 
 def watch_over_http(server, token, cookie):
