@@ -54,6 +54,8 @@ HLS_SEGMENT_S = 1.0
 FRAME_CYCLE = 50  # the camera's distinct frames (cameras/tests/stream_server.py)
 SETTLE_SECONDS = 2.0  # viewers connect and the first frames flow before measuring
 CLOSE_SECONDS = 5.0  # the relay closes its upstream 3 s after the last viewer
+CLOSE_TIMEOUT_SECONDS = 20.0
+CONNECT_TIMEOUT_SECONDS = 20.0
 MARKER = b"Content-Type: image/jpeg"
 MB = 1_000_000
 LIVE_SEGMENT = re.compile(r"^/live-hls/seg(\d+)\.ts$")
@@ -78,6 +80,8 @@ def camera_process(pipe):
     while (command := pipe.recv()) != "stop":
         if command == "stats":
             pipe.send((server.connections("/mjpeg"), server.frames_sent, server.open_streams("/mjpeg")))
+        elif command == "progress":
+            pipe.send(dict(server.stream_frames))
         elif command == "hls":
             paths = [path.split("?", 1)[0] for path in server.paths_requested()]
             segments = {}
@@ -99,6 +103,11 @@ class Camera:
     def stats(self):
         """(connections to /mjpeg so far, frames sent so far, MJPEG streams open now)."""
         self.pipe.send("stats")
+        return self.pipe.recv()
+
+    def progress(self):
+        """{client port: frames sent on that MJPEG stream}."""
+        self.pipe.send("progress")
         return self.pipe.recv()
 
     def hls_stats(self):
@@ -181,6 +190,7 @@ class MjpegViewer:
         self.numbers = {crc: number for number, crc in enumerate(crcs)}
         self.status = None
         self.received = self.skipped = self.unknown = self.repeated = 0
+        self.last = None  # the number of the newest frame received
 
     async def run(self):
         writer = None
@@ -202,7 +212,7 @@ class MjpegViewer:
                         self.repeated += 1
                     else:
                         self.skipped += gap - 1
-                previous = number
+                previous = self.last = number
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
         finally:
@@ -210,7 +220,7 @@ class MjpegViewer:
                 writer.close()  # at once, also when cancelled: daphne must see the viewer leave
 
     def snapshot(self):
-        return (self.received, self.skipped, self.unknown, self.repeated)
+        return (self.received, self.skipped, self.unknown, self.repeated, self.last, self.port)
 
 
 class HlsViewer:
@@ -350,6 +360,11 @@ class ViewerPool:
 
 def upstream_sockets(pid, camera_port):
     """How many established TCP connections process pid has to the camera's port (its sockets, /proc/net/tcp)."""
+    return len(upstream_ports(pid, camera_port))
+
+
+def upstream_ports(pid, camera_port):
+    """The local ports of process pid's established TCP connections to the camera's port."""
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -358,14 +373,27 @@ def upstream_sockets(pid, camera_port):
             continue
         if link.startswith("socket:["):
             inodes.add(link[8:-1])
-    count = 0
+    ports = []
     with open("/proc/net/tcp") as table:
         next(table)
         for line in table:
             fields = line.split()
             if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == camera_port and fields[9] in inodes:
-                count += 1
-    return count
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def frames_behind(daphnes, camera, snapshots):
+    """Per viewer, how many frames its daphne's upstream had received from the camera beyond the newest frame
+    the viewer had (frames on their way, not lost); None when that cannot be told."""
+    progress = camera.progress()
+    newest = {}
+    for one in daphnes:
+        ports = upstream_ports(one.pid, camera.port)
+        if len(ports) == 1 and ports[0] in progress:
+            newest[one.port] = (progress[ports[0]] - 1) % FRAME_CYCLE
+    return [None if last is None or port not in newest else (newest[port] - last) % FRAME_CYCLE
+            for *_counts, last, port in snapshots]
 
 
 def rss_kib(pid):
@@ -479,28 +507,48 @@ def measure_end(daphnes, pool, before):
 def watch_mjpeg(daphnes, pool, camera, tokens, cookie):
     """Connect one viewer per token (dealt to the daphne processes), measure WATCH_SECONDS, disconnect."""
     connections_before, _sent, _open = camera.stats()
+    started = time.monotonic()
     pool.start("mjpeg", spread(daphnes, tokens, "mjpeg"), cookie, camera.frame_crcs)
-    time.sleep(SETTLE_SECONDS)
+    # Measure once every viewer is in: when all have had a frame, SETTLE_SECONDS after the start at the earliest.
+    while (not all(snapshot[0] for snapshot in pool.gather("snapshot"))
+           and time.monotonic() - started < CONNECT_TIMEOUT_SECONDS):
+        time.sleep(0.1)
+    all_in = time.monotonic() - started
+    time.sleep(max(0.0, SETTLE_SECONDS - all_in))
     _c, sent_before, _open = camera.stats()
     snapshot_before = pool.gather("snapshot")
     before = measure_start(daphnes, pool)
     time.sleep(WATCH_SECONDS)
     figures = measure_end(daphnes, pool, before)
     snapshot_after = pool.gather("snapshot")
+    behind = [count for count in frames_behind(daphnes, camera, snapshot_after) if count is not None]
     _c, sent_after, open_streams = camera.stats()
     figures["sockets"] = [upstream_sockets(one.pid, camera.port) for one in daphnes]
     figures["statuses"] = sorted(set(pool.gather("statuses")), key=str)
     pool.disconnect()
+    figures["closed_s"] = wait_closed(camera)
     connections_after, _sent, _open = camera.stats()
-    deltas = [tuple(after - before for after, before in zip(one, zero, strict=True))
+    deltas = [tuple(after - before for after, before in zip(one[:4], zero[:4], strict=True))
               for one, zero in zip(snapshot_after, snapshot_before, strict=True)]
-    figures.update({"viewers": len(tokens), "upstream": connections_after - connections_before,
+    figures.update({"viewers": len(tokens), "all_in": all_in, "upstream": connections_after - connections_before,
                     "open_upstreams": open_streams,
                     # The camera counts the frames of all its streams: each process's upstream gets every frame.
                     "sent": round((sent_after - sent_before) / max(1, open_streams)),
                     "received": [delta[0] for delta in deltas], "skipped": [delta[1] for delta in deltas],
-                    "unknown": sum(delta[2] for delta in deltas), "repeated": sum(delta[3] for delta in deltas)})
+                    "unknown": sum(delta[2] for delta in deltas), "repeated": sum(delta[3] for delta in deltas),
+                    "behind": behind})
     return figures
+
+
+def wait_closed(camera):
+    """Seconds until the camera has no MJPEG stream open (each process closes its own 3 s after its last viewer),
+    or None after CLOSE_TIMEOUT_SECONDS."""
+    left = time.monotonic()
+    while camera.stats()[2]:
+        if time.monotonic() - left > CLOSE_TIMEOUT_SECONDS:
+            return None
+        time.sleep(0.1)
+    return time.monotonic() - left
 
 
 def watch_hls(daphnes, pool, camera, tokens, cookie):
@@ -558,12 +606,19 @@ def report_mjpeg(label, figures, idle_rss):
     print(f"{label}: HTTP {figures['statuses']}; upstream connections opened {figures['upstream']}; open while "
           f"watching {figures['open_upstreams']} (per daphne process, its sockets to the camera: "
           f"{figures['sockets']})")
+    print(f"  every viewer had its first frame {figures['all_in']:.1f} s after the first connected; upstreams "
+          + (f"all closed {figures['closed_s']:.1f} s after the last viewer left" if figures["closed_s"] is not None
+             else f"NOT all closed {CLOSE_TIMEOUT_SECONDS:.0f} s after the last viewer left"))
     print(f"  frames: camera sent {figures['sent']} per upstream in {WATCH_SECONDS:.0f} s; per viewer received min "
           f"{min(figures['received'])}, median {statistics.median(figures['received']):.0f}, max "
           f"{max(figures['received'])}; skipped by the relay (gaps in the sequence): total {sum(figures['skipped'])}, "
           f"per viewer max {max(figures['skipped'])}; unrecognised {figures['unknown']}, "
           f"repeated {figures['repeated']}")
-    print(f"  delivered/sent {_ratio_text(by_sent)}; delivered/(delivered + skipped) {_ratio_text(by_sequence)}")
+    behind = figures["behind"]
+    lag = (f"median {statistics.median(behind):.0f}, max {max(behind)} ({max(behind) * FRAME_INTERVAL_S:.1f} s)"
+           if behind else "not measured")
+    print(f"  delivered/sent {_ratio_text(by_sent)}; delivered/(delivered + skipped) {_ratio_text(by_sequence)}; "
+          f"frames on their way to a viewer at the window's end (sent, not yet received): {lag}")
     report_resources(figures, idle_rss)
 
 
@@ -616,17 +671,14 @@ def run(temp_dir):
                 daphnes.append(Daphne(start_daphne(port, log), port))
         for one, token in zip(daphnes, warm_up_tokens, strict=True):
             warm_up(one.port, token, cookie)
-        time.sleep(CLOSE_SECONDS)
+        wait_closed(camera_server)
         idle_rss = [rss_kib(one.pid) for one in daphnes]
         print("daphne processes warmed up (one viewer came and went on each), before the runs: VmRSS "
               + ", ".join(f"{rss * 1024 / MB:.1f} MB" for rss in idle_rss))
 
         one = watch_mjpeg(daphnes[:1], pool, camera_server, one_token, cookie)
-        time.sleep(CLOSE_SECONDS)
         many = watch_mjpeg(daphnes[:1], pool, camera_server, many_tokens, cookie)
-        time.sleep(CLOSE_SECONDS)
         both = watch_mjpeg(daphnes, pool, camera_server, two_process_tokens, cookie)
-        time.sleep(CLOSE_SECONDS)
         _connections, _sent, still_open = camera_server.stats()
         # HLS sessions end after 30 s without a request: start them just before they are used.
         hls_one, hls_many = start_tokens(hls_camera, operator, 1), start_tokens(hls_camera, operator, HLS_VIEWERS)
@@ -658,12 +710,13 @@ def run(temp_dir):
               f"segment fetches per segment {hls['segment_fetches'] / (hls['produced'] or 1):.2f} vs "
               f"{hls_baseline['segment_fetches'] / (hls_baseline['produced'] or 1):.2f}; fetched/produced min "
               f"{min(hls_ratios):.3f}, median {median_ratio(hls_ratios):.3f} vs {hls_base_ratio:.3f}")
-        print(f"MJPEG upstream connections still open {CLOSE_SECONDS:.0f} s after the last viewer left: {still_open}")
+        print(f"MJPEG upstream connections still open after the runs: {still_open}")
         problems = sum(path.read_text(errors="replace").count("Traceback") for path in logs)
         if problems:
             print(f"daphne logged {problems} traceback(s)")
         one_upstream = (one["upstream"] == 1 and many["upstream"] == 1 and both["upstream"] == 2
                         and both["sockets"] == [1, 1] and still_open == 0
+                        and all(figures["closed_s"] is not None for figures in (one, many, both))
                         and many["statuses"] == [200] and both["statuses"] == [200])
         hls_shared = hls["segment_fetches"] <= hls["produced"] * hls["processes"] and hls["statuses"] == [200]
         print(f"one upstream connection per camera per process: {'yes' if one_upstream else 'NO'}; one upstream "

@@ -31,8 +31,8 @@ Paths of the HTTP server:
 
 The server counts what the live relay cares about: connections(path) is how many requests
 reached path, open_streams(path) how many of its streaming responses are still sending, and
-frames_sent the MJPEG frames written. frame_interval (seconds) sets the MJPEG frame rate;
-hls_segments_produced() is how many live HLS segments exist so far.
+frames_sent the MJPEG frames written (stream_frames: per client port). frame_interval (seconds)
+sets the MJPEG frame rate; hls_segments_produced() is how many live HLS segments exist so far.
 """
 
 import base64
@@ -217,7 +217,7 @@ class _CameraHandler(BaseHTTPRequestHandler):
                     frame = with_exif_thumbnail(frame)
                 self.wfile.write(headers.encode() + b"\r\n" + frame + b"\r\n")
                 number += 1
-                camera.frame_sent()
+                camera.frame_sent(self.client_address[1])
                 camera.stopping.wait(camera.frame_interval)
         except OSError:
             pass  # the client disconnected: what every test client does after one frame
@@ -274,6 +274,7 @@ class StreamServer:
         self.hls_segment_seconds = hls_segment_seconds
         self._hls_started = time.monotonic()
         self.frames_sent = 0
+        self.stream_frames = {}  # client port -> MJPEG frames sent on that stream
         self.requests = []  # (path, headers) of every request, in order
         self._started = []
         self._ended = []
@@ -322,9 +323,11 @@ class StreamServer:
         with self._condition:
             self._started.append(path)
 
-    def frame_sent(self):
+    def frame_sent(self, client_port=None):
         with self._condition:
             self.frames_sent += 1
+            if client_port is not None:
+                self.stream_frames[client_port] = self.stream_frames.get(client_port, 0) + 1
 
     def mjpeg_frame(self, number):
         """The MJPEG frame `number`; a cycle of frames is rendered once, so serving costs no CPU."""
