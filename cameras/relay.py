@@ -2,11 +2,13 @@
 
 Each daphne process keeps a Hub (one per event loop). For MJPEG and JPEG-snapshot cameras a
 FrameChannel runs the upstream in a thread of its own (blocking reads never touch the event loop)
-and hands each complete frame to the loop; every viewer then sends the *latest* frame, so a slow
-viewer skips frames instead of queueing them. For HLS (and RTSP, through the media gateway's HLS
-output) an HlsChannel fetches each playlist at most once per target duration and each segment once,
-sharing fetches in flight and keeping a small segment cache; every URI in a playlist is rewritten to
-an opaque portal URL carrying the viewer's token.
+and hands each complete frame to the loop; each streaming viewer has a short queue of its own
+(VIEWER_QUEUE_FRAMES), so a viewer that keeps up gets every frame even when it is busy for a moment
+(e.g. the policy recheck), and one that truly falls behind loses its oldest frames, counted, instead
+of holding up the others or queueing without end. The queues share the frames' bytes. For HLS (and
+RTSP, through the media gateway's HLS output) an HlsChannel fetches each playlist at most once per
+target duration and each segment once, sharing fetches in flight and keeping a small segment cache;
+every URI in a playlist is rewritten to an opaque portal URL carrying the viewer's token.
 
 The upstream is reached as "Test connection" reaches it (cameras/streams.py): the host is resolved
 once, every address must be public or in STREAM_ALLOWED_NETWORKS, and the connection goes to the
@@ -25,7 +27,7 @@ import socket
 import threading
 import time
 import weakref
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from http.client import HTTPException
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
@@ -65,6 +67,9 @@ LINGER_SECONDS = 3.0
 TIMEOUT_SECONDS = 10
 BACKOFF_MAX_SECONDS = 15
 FRAME_MAX_AGE_SECONDS = 15
+# Frames a streaming viewer may be behind before it loses the oldest: 2 s at 10 fps. Memory stays bounded:
+# every queue holds the newest frames of the same camera, so all of them together hold at most this many.
+VIEWER_QUEUE_FRAMES = 20
 SEGMENT_READ_LIMIT = 32 * 1024 * 1024
 SEGMENT_CACHE_ITEMS = 24
 MASTER_PLAYLIST_TTL_SECONDS = 30
@@ -204,11 +209,42 @@ def fetch(url, *, upstream, limit, token=None):
 # --- Frames: MJPEG and snapshots ----------------------------------------------------------
 
 
-class FrameChannel:
-    """The latest frame of one camera, kept fresh by one upstream thread while anyone watches.
+class Subscription:
+    """One streaming viewer's frames, oldest first: at most `depth`; when full, the oldest goes (counted)."""
 
-    Streaming viewers subscribe() and unsubscribe(); polling viewers touch() on each fetch. The
-    thread stops LINGER_SECONDS after the last of them.
+    def __init__(self, depth=VIEWER_QUEUE_FRAMES):
+        self.depth = depth
+        self.dropped = 0
+        self._frames = deque()
+        self._ready = asyncio.Event()
+
+    def put(self, frame):
+        if len(self._frames) >= self.depth:
+            self._frames.popleft()
+            self.dropped += 1
+        self._frames.append(frame)
+        self._ready.set()
+
+    def pending(self):
+        return len(self._frames)
+
+    async def next_frame(self, timeout):
+        """The oldest frame not yet taken, waiting up to timeout seconds for one; None if none comes."""
+        if not self._frames:
+            self._ready.clear()
+            try:
+                await asyncio.wait_for(self._ready.wait(), timeout)
+            except TimeoutError:
+                return None
+        return self._frames.popleft() if self._frames else None
+
+
+class FrameChannel:
+    """The frames of one camera, kept coming by one upstream thread while anyone watches.
+
+    Streaming viewers subscribe() (getting a Subscription, fed every frame) and unsubscribe(); polling
+    viewers touch() on each fetch and take the latest(). The thread stops LINGER_SECONDS after the last
+    of them.
     """
 
     def __init__(self, loop, upstream):
@@ -219,6 +255,8 @@ class FrameChannel:
         self.frame_at = 0.0
         self.seq = 0
         self.subscribers = 0
+        self.subscriptions = set()
+        self.frames_dropped = 0  # frames lost by viewers that fell more than VIEWER_QUEUE_FRAMES behind
         self.last_touch = time.monotonic()
         self.upstream_connections = 0
         self._changed = asyncio.Event()
@@ -233,11 +271,23 @@ class FrameChannel:
     def active(self):
         return not self.closed and (self.subscribers > 0 or time.monotonic() - self.last_touch < LINGER_SECONDS)
 
-    def subscribe(self):
+    def subscribe(self, depth=VIEWER_QUEUE_FRAMES):
+        """A Subscription fed every frame from now on, starting with the latest if it is recent."""
+        subscription = Subscription(depth)
+        if self.frame is not None and time.monotonic() - self.frame_at < FRAME_MAX_AGE_SECONDS:
+            subscription.put(self.frame)
+        self.subscriptions.add(subscription)
         self.subscribers += 1
         self._ensure_running()
+        return subscription
 
-    def unsubscribe(self):
+    def unsubscribe(self, subscription=None):
+        if subscription is not None and subscription in self.subscriptions:
+            self.subscriptions.discard(subscription)
+            self.frames_dropped += subscription.dropped
+            if subscription.dropped:
+                logger.info("Live relay: camera %s: a viewer fell behind and skipped %d frame(s)",
+                            self.upstream.camera_id, subscription.dropped)
         self.subscribers -= 1
         if self.subscribers == 0:
             self.last_touch = time.monotonic()
@@ -275,6 +325,8 @@ class FrameChannel:
 
     def _publish(self, frame):
         self.frame, self.frame_at, self.seq = frame, time.monotonic(), self.seq + 1
+        for subscription in self.subscriptions:
+            subscription.put(frame)
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 

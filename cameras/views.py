@@ -266,6 +266,7 @@ class _HideLiveTokens(logging.Filter):
 
 logging.getLogger("django.request").addFilter(_HideLiveTokens())
 FIRST_FRAME_WAIT_SECONDS = 8
+RECHECK_POLL_SECONDS = 0.1  # how often a stream looks whether its policy recheck has answered
 # Strong references to the small clean-up tasks started when a viewer leaves.
 _background_tasks = set()
 
@@ -374,26 +375,37 @@ async def live_mjpeg(request, token):
 
 
 async def _mjpeg_parts(hub, channel, session, token, user):
-    """Multipart parts, one per frame (the newest: slow viewers skip frames), until the policy refuses."""
+    """Multipart parts, one per frame, until the policy refuses.
+
+    Each viewer has its own short queue (relay.Subscription): the policy recheck runs beside the frames,
+    and a viewer busy for a moment catches up instead of skipping; one that falls far behind loses the
+    oldest frames.
+    """
     hub.connections[session.pk] += 1
-    channel.subscribe()
+    subscription = channel.subscribe()
     ended_by_policy = False
+    recheck = None
     try:
-        seq = 0
         next_check = time.monotonic() + settings.LIVE_RECHECK_SECONDS
         while True:
-            found = await channel.wait_frame(seq, max(0.05, next_check - time.monotonic()))
-            if found is not None:
-                seq, frame = found
+            wait = RECHECK_POLL_SECONDS if recheck is not None else max(0.05, next_check - time.monotonic())
+            frame = await subscription.next_frame(wait)
+            if frame is not None:
                 yield (f"--{MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame)}\r\n\r\n"
                        .encode() + frame + b"\r\n")
-            if time.monotonic() >= next_check:
-                if await sync_to_async(live.live_session_authorize)(token, viewer=user, recheck=True) is None:
+            if recheck is None and time.monotonic() >= next_check:
+                recheck = asyncio.ensure_future(
+                    sync_to_async(live.live_session_authorize)(token, viewer=user, recheck=True))
+            if recheck is not None and recheck.done():
+                allowed, recheck = recheck.result(), None
+                if allowed is None:
                     ended_by_policy = True
                     return
                 next_check = time.monotonic() + settings.LIVE_RECHECK_SECONDS
     finally:
-        channel.unsubscribe()
+        if recheck is not None:
+            recheck.cancel()
+        channel.unsubscribe(subscription)
         hub.connections[session.pk] -= 1
         if hub.connections[session.pk] <= 0:
             del hub.connections[session.pk]

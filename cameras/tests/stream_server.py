@@ -25,11 +25,14 @@ Paths of the HTTP server:
     /redirect              302 to /snapshot.jpg
     /segment<n>.ts         an MPEG-TS segment (also under /variants/, /camera-<id>/ and /private/)
     /camera-<id>/index.m3u8  a media gateway's HLS output for a camera (3 segments)
+    /live-hls/index.m3u8   a live HLS camera: a sliding window of the last LIVE_HLS_WINDOW segments, a new one
+                           every hls_segment_seconds (segment <n> is /live-hls/seg<n>.ts and carries n in bytes 1-4)
     anything else          404
 
 The server counts what the live relay cares about: connections(path) is how many requests
 reached path, open_streams(path) how many of its streaming responses are still sending, and
-frames_sent the MJPEG frames written. frame_interval (seconds) sets the MJPEG frame rate.
+frames_sent the MJPEG frames written (stream_frames: per client port). frame_interval (seconds)
+sets the MJPEG frame rate; hls_segments_produced() is how many live HLS segments exist so far.
 """
 
 import base64
@@ -39,6 +42,7 @@ import re
 import socketserver
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -59,6 +63,9 @@ GARBAGE_BYTES = 8 * 1024 * 1024
 TLS_HOSTNAME = "camera.example"
 SEGMENT_PATH = re.compile(r"^(/variants|/camera-\d+)?/segment\d+\.ts$")
 GATEWAY_PLAYLIST_PATH = re.compile(r"^/camera-\d+/index\.m3u8$")
+LIVE_HLS_SEGMENT = re.compile(r"^/live-hls/seg(\d+)\.ts$")
+LIVE_HLS_WINDOW = 4
+HLS_SEGMENT_SECONDS = 1.0
 # 100 MPEG-TS packets: the sync byte 0x47 and padding.
 SEGMENT_BODY = (b"\x47" + b"\xff" * 187) * 100
 # How often the servers look for a stop request; short, so that fixtures tear down quickly.
@@ -112,6 +119,11 @@ def media_playlist(segments):
     return "\n".join(lines) + "\n"
 
 
+def live_segment_body(number):
+    """An MPEG-TS-like live segment whose bytes 1-4 are its sequence number."""
+    return b"\x47" + number.to_bytes(4, "big") + SEGMENT_BODY[5:]
+
+
 def master_playlist(variant_uri):
     return f"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n{variant_uri}\n"
 
@@ -138,6 +150,8 @@ class _CameraHandler(BaseHTTPRequestHandler):
         route = self._routes().get(path)
         if route is None and SEGMENT_PATH.match(path):
             route = self._send_segment
+        if route is None and (live_segment := LIVE_HLS_SEGMENT.match(path)):
+            route = lambda: self._send_live_segment(int(live_segment.group(1)))  # noqa: E731
         if route is None and GATEWAY_PLAYLIST_PATH.match(path):
             route = lambda: self._send_playlist(media_playlist(MEDIA_SEGMENTS))  # noqa: E731
         if route is None:
@@ -150,6 +164,7 @@ class _CameraHandler(BaseHTTPRequestHandler):
             "/mjpeg": lambda: self._stream_mjpeg(with_lengths=True),
             "/mjpeg-no-length": lambda: self._stream_mjpeg(with_lengths=False),
             "/playlist.m3u8": lambda: self._send_playlist(media_playlist(MEDIA_SEGMENTS)),
+            "/live-hls/index.m3u8": lambda: self._send_playlist(self.server.camera.live_playlist()),
             "/variants/low.m3u8": lambda: self._send_playlist(media_playlist(VARIANT_SEGMENTS)),
             "/master.m3u8": lambda: self._send_playlist(master_playlist("variants/low.m3u8")),
             "/master-elsewhere.m3u8": lambda: self._send_playlist(master_playlist("http://10.0.0.5/live.m3u8")),
@@ -171,6 +186,11 @@ class _CameraHandler(BaseHTTPRequestHandler):
 
     def _send_segment(self):
         self._send(200, "video/mp2t", SEGMENT_BODY)
+
+    def _send_live_segment(self, number):
+        if number >= self.server.camera.hls_segments_produced():
+            return self._send(404, "text/plain", b"Not yet")
+        self._send(200, "video/mp2t", live_segment_body(number))
 
     def _send_playlist(self, text):
         self._send(200, "application/vnd.apple.mpegurl", text.encode())
@@ -197,7 +217,7 @@ class _CameraHandler(BaseHTTPRequestHandler):
                     frame = with_exif_thumbnail(frame)
                 self.wfile.write(headers.encode() + b"\r\n" + frame + b"\r\n")
                 number += 1
-                camera.frame_sent()
+                camera.frame_sent(self.client_address[1])
                 camera.stopping.wait(camera.frame_interval)
         except OSError:
             pass  # the client disconnected: what every test client does after one frame
@@ -247,10 +267,14 @@ class _CameraHTTPServer(ThreadingHTTPServer):
 class StreamServer:
     """A camera-like HTTP(S) server on 127.0.0.1 in a background thread."""
 
-    def __init__(self, tls_context=None, frame_interval=FRAME_INTERVAL_SECONDS):
+    def __init__(self, tls_context=None, frame_interval=FRAME_INTERVAL_SECONDS,
+                 hls_segment_seconds=HLS_SEGMENT_SECONDS):
         self.stopping = threading.Event()
         self.frame_interval = frame_interval
+        self.hls_segment_seconds = hls_segment_seconds
+        self._hls_started = time.monotonic()
         self.frames_sent = 0
+        self.stream_frames = {}  # client port -> MJPEG frames sent on that stream
         self.requests = []  # (path, headers) of every request, in order
         self._started = []
         self._ended = []
@@ -299,9 +323,11 @@ class StreamServer:
         with self._condition:
             self._started.append(path)
 
-    def frame_sent(self):
+    def frame_sent(self, client_port=None):
         with self._condition:
             self.frames_sent += 1
+            if client_port is not None:
+                self.stream_frames[client_port] = self.stream_frames.get(client_port, 0) + 1
 
     def mjpeg_frame(self, number):
         """The MJPEG frame `number`; a cycle of frames is rendered once, so serving costs no CPU."""
@@ -309,6 +335,21 @@ class StreamServer:
         if key not in self._frames:
             self._frames[key] = render_frame(number, MJPEG_SIZE)
         return self._frames[key]
+
+    def hls_segments_produced(self):
+        """How many live HLS segments are complete: one every hls_segment_seconds since the server was made."""
+        return int((time.monotonic() - self._hls_started) / self.hls_segment_seconds)
+
+    def live_playlist(self):
+        """The live HLS playlist now: the last LIVE_HLS_WINDOW complete segments."""
+        produced = self.hls_segments_produced()
+        first = max(0, produced - LIVE_HLS_WINDOW)
+        duration = self.hls_segment_seconds
+        lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{max(1, round(duration))}",
+                 f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+        for number in range(first, produced):
+            lines += [f"#EXTINF:{duration:.3f},", f"seg{number}.ts"]
+        return "\n".join(lines) + "\n"
 
     def connections(self, path):
         """How many requests reached path (any query string)."""

@@ -109,3 +109,66 @@ def test_a_dropped_camera_is_reconnected_with_back_off_and_the_upstream_stops_af
     assert frames_seen == connections
     assert not still_running
     assert stream_server.connections("/snapshot.jpg") == connections
+
+
+def test_a_viewer_queue_keeps_every_frame_until_it_is_full_then_loses_the_oldest_counted():
+    async def feed_and_take():
+        subscription = relay.Subscription(depth=3)
+        for frame in (b"1", b"2", b"3", b"4", b"5"):
+            subscription.put(frame)
+        taken = [await subscription.next_frame(0.1) for _ in range(3)]
+        return taken, subscription.dropped, await subscription.next_frame(0.05)
+
+    taken, dropped, after = asyncio.run(feed_and_take())
+
+    assert taken == [b"3", b"4", b"5"]
+    assert dropped == 2
+    assert after is None  # nothing came within the timeout
+
+
+def _frame_numbers(stream_server, frames):
+    numbers = {stream_server.mjpeg_frame(number): number for number in range(50)}
+    return [numbers[frame] for frame in frames]
+
+
+@pytest.mark.django_db
+def test_a_viewer_that_keeps_up_gets_every_frame_even_after_a_pause_and_a_slow_one_holds_nobody_up(
+        stream_server, settings):
+    settings.STREAM_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    stream_server.frame_interval = 0.05  # 20 fps
+    upstream = relay.Upstream(7, "mjpeg", stream_server.url("/mjpeg"))
+
+    async def watch():
+        loop = asyncio.get_running_loop()
+        frames = relay.FrameChannel(loop, upstream)
+        steady, paused, stuck = frames.subscribe(), frames.subscribe(), frames.subscribe(depth=3)
+        got_steady, got_paused = [], []
+        deadline = loop.time() + 2.0
+        while loop.time() < deadline:
+            frame = await steady.next_frame(0.5)
+            if frame is not None:
+                got_steady.append(frame)
+            if loop.time() > deadline - 1.4:  # `paused` reads nothing for 0.6 s (about 12 frames), then catches up
+                while paused.pending():
+                    got_paused.append(await paused.next_frame(0))
+        stuck_pending, stuck_dropped = stuck.pending(), stuck.dropped  # `stuck` never reads
+        left = [await stuck.next_frame(0) for _ in range(stuck_pending)]
+        for subscription in (steady, paused, stuck):
+            frames.unsubscribe(subscription)
+        await asyncio.sleep(relay.LINGER_SECONDS + 0.5)
+        return got_steady, got_paused, stuck_pending, stuck_dropped, left, frames
+
+    got_steady, got_paused, stuck_pending, stuck_dropped, left, frames = asyncio.run(watch())
+
+    steady_numbers = _frame_numbers(stream_server, got_steady)
+    assert len(steady_numbers) >= 20
+    assert all((later - earlier) % 50 == 1 for earlier, later in zip(steady_numbers, steady_numbers[1:], strict=False))
+    assert _frame_numbers(stream_server, got_paused) == steady_numbers  # the same frames, none skipped
+    assert stuck_pending == 3  # memory stays bounded however far behind a viewer is
+    assert stuck_dropped >= len(got_steady) - 3
+    left_numbers = _frame_numbers(stream_server, left)  # the newest three
+    assert [(number - left_numbers[0]) % 50 for number in left_numbers] == [0, 1, 2]
+    assert (left_numbers[-1] - steady_numbers[-1]) % 50 in (0, 1)
+    assert frames.frames_dropped == stuck_dropped
+    assert not frames.running() and frames.subscriptions == set()
+    assert stream_server.connections("/mjpeg") == 1  # one upstream for the three viewers
