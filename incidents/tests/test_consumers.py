@@ -79,6 +79,7 @@ async def test_staff_who_have_not_passed_mfa_are_refused(operator, incident, set
     communicator, connected = await connect(f"/ws/incidents/{incident.pk}/", operator, mfa=False)
 
     assert connected is False
+    await communicator.disconnect()
 
 
 async def test_answers_arrive_on_the_incident_channel_and_the_feed(operator, waivers, incident, settings):

@@ -46,12 +46,14 @@ async def test_refusals_use_close_code_4403(resident):
     communicator = WebsocketCommunicator(application, "/ws/units/me/", headers=headers)
 
     assert await communicator.connect() == (False, 4403)
+    await communicator.disconnect()  # the consumer ends within the test, not when its loop is torn down
 
 
 async def test_staff_who_have_not_passed_mfa_cannot_share(officer):
-    _communicator, connected = await connect("/ws/units/me/", officer, mfa=False)
+    communicator, connected = await connect("/ws/units/me/", officer, mfa=False)
 
     assert connected is False
+    await communicator.disconnect()
 
 
 async def test_a_position_is_saved_as_the_officers_unit(officer):
