@@ -349,6 +349,30 @@ def asgi_page(request, browser, asgi_live_server, transactional_db):
     _wait_for_server_queries()
 
 
+def _retry_flush_on_deadlock(attempts=5):
+    """Tests that leave a live server running (a live session re-checking its policy, a camera's ingest
+    thread) may query while the next flush truncates every table: PostgreSQL then picks one side of the
+    deadlock to fail, and that may be the flush. It is only the flush between tests, so it is retried."""
+    from django.db import OperationalError
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        for attempt in range(attempts):
+            try:
+                return flush(self, sql_list)
+            except OperationalError as error:
+                if "deadlock detected" not in str(error) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+
+
+_retry_flush_on_deadlock()
+
+
 def _wait_for_server_queries(timeout=5.0):
     """Let the live server finish the work a closed page leaves it (ending live sessions, their audit
     events) before the test's tables are truncated: on PostgreSQL, TRUNCATE racing those queries deadlocks."""

@@ -10,7 +10,7 @@ from django.utils import timezone
 from cameras.models import Camera
 from cameras.services import stream_source_set
 from cameras.tests.factories import CameraFactory
-from conftest import collect_errors, screenshot_taker, sign_in
+from conftest import _wait_for_server_queries, collect_errors, screenshot_taker, sign_in
 from incidents.models import Incident
 from portal.tests.factories import sign_waiver
 from requests_app.tests.factories import IncidentFactory
@@ -27,6 +27,7 @@ def wall_page(browser, embedded_relay_server):
     page.set_default_timeout(20_000)
     yield page
     context.close()
+    _wait_for_server_queries()
 
 
 def signed_in(page, server_url, user):
