@@ -20,21 +20,22 @@ import asyncio
 import io
 import logging
 import math
+import ssl
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import av
 
 from cameras.relay import BACKOFF_MAX_SECONDS, RelayError
-from cameras.streams import StreamTestError, _target
+from cameras.streams import RTSP_SCHEMES, StreamTestError, _target
 
 logger = logging.getLogger(__name__)
 
-INGEST_SCHEMES = frozenset({"rtsp", "rtsps"})
+INGEST_SCHEMES = RTSP_SCHEMES
 # Browsers play these as they are (hls.js, or Safari natively); anything else is re-encoded to H.264.
 COPIED_CODECS = frozenset({"h264", "hevc"})
 SEGMENT_SECONDS = 2.0
@@ -48,6 +49,7 @@ READ_TIMEOUT_SECONDS = 10
 FIRST_SEGMENT_WAIT_SECONDS = 15
 STEADY_SECONDS = 30  # a connection that lasted this long resets the back-off
 SEGMENT_NAME_SUFFIX = ".ts"
+TLS_FAILED = "the secure connection failed: the camera's certificate is not trusted or does not name its address"
 
 
 def pinned_url(upstream):
@@ -64,6 +66,23 @@ def pinned_url(upstream):
     if target.username or target.password:
         userinfo = f"{quote(target.username, safe='')}:{quote(target.password, safe='')}@"
     return f"{target.scheme}://{userinfo}{host}:{target.port}{target.request_target}"
+
+
+def open_options(upstream):
+    """FFmpeg's options: RTSP interleaved over TCP, with a read time-out.
+
+    For rtsps:// the camera's certificate must chain to a trusted authority (the system's, or
+    SSL_CERT_FILE) and name the host in the address, as "Test connection" and https cameras require,
+    although the connection goes to the pinned IP.
+    """
+    options = {"rtsp_transport": "tcp", "timeout": str(READ_TIMEOUT_SECONDS * 1_000_000)}
+    parts = urlsplit(upstream.url.strip())
+    if parts.scheme.lower() == "rtsps":
+        options |= {"tls_verify": "1", "verifyhost": parts.hostname or ""}
+        trusted = ssl.get_default_verify_paths().cafile
+        if trusted:
+            options["ca_file"] = trusted
+    return options
 
 
 def _reason(error):
@@ -361,8 +380,14 @@ class IngestChannel:
     def _ingest(self):
         url = pinned_url(self.upstream)
         self.upstream_connections += 1
-        options = {"rtsp_transport": "tcp", "timeout": str(READ_TIMEOUT_SECONDS * 1_000_000)}
-        container = av.open(url, options=options, timeout=(OPEN_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS))
+        try:
+            container = av.open(url, options=open_options(self.upstream),
+                                timeout=(OPEN_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS))
+        except av.FFmpegError as error:
+            # FFmpeg reports a refused certificate only as a broken connection (its text names the URL).
+            if url.startswith("rtsps:") and _reason(error).startswith("the stream could not be read"):
+                raise RelayError(TLS_FAILED) from None
+            raise
         writer = None
         try:
             if not container.streams.video:

@@ -33,7 +33,7 @@ from PIL import Image
 from urllib3.util.ssl_match_hostname import CertificateError
 
 HTTP_SCHEMES = frozenset({"http", "https"})
-RTSP_SCHEMES = frozenset({"rtsp"})
+RTSP_SCHEMES = frozenset({"rtsp", "rtsps"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322}
 
 MJPEG_READ_LIMIT = 5 * 1024 * 1024
@@ -335,7 +335,7 @@ def _connection_error(exc, seconds):
     if any(isinstance(cause, (ssl.SSLCertVerificationError, CertificateError)) for cause in causes):
         return StreamTestError(_("The camera's security certificate could not be verified for this address."))
     if any(isinstance(cause, ssl.SSLError) for cause in causes):
-        return StreamTestError(_("A secure (https) connection to the camera could not be set up."))
+        return StreamTestError(_("A secure connection to the camera could not be set up."))
     if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
         return StreamTestError(_("The camera refused the connection. Check the address and the port number."))
     if any(isinstance(cause, RemoteDisconnected) for cause in causes):
@@ -744,7 +744,7 @@ def _test_rtsp(url, username, password, deadline):
 def _rtsp_options(target, deadline):
     """Send OPTIONS to the pinned address and return the response head (status line and headers)."""
     lines = [
-        f"OPTIONS rtsp://{target.host_header}{target.request_target} RTSP/1.0",
+        f"OPTIONS {target.scheme}://{target.host_header}{target.request_target} RTSP/1.0",
         "CSeq: 1",
         f"User-Agent: {USER_AGENT}",
     ]
@@ -753,8 +753,12 @@ def _rtsp_options(target, deadline):
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
     try:
         with socket.create_connection((target.ip, target.port), timeout=deadline.remaining()) as sock:
-            sock.sendall(request)
-            return _read_rtsp_head(sock, deadline)
+            if target.scheme == "rtsps":
+                # RTSP over TLS: the certificate must be trusted and name the host, as for https.
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=target.hostname)
+            with sock:
+                sock.sendall(request)
+                return _read_rtsp_head(sock, deadline)
     except StreamTestError:
         raise
     except OSError as exc:

@@ -36,10 +36,14 @@ def _gst_missing():
 
 
 class GstCamera:
-    """A live test-pattern camera at rtsp://127.0.0.1:<port>/cam; counts the clients that connected."""
+    """A live test-pattern camera at rtsp://127.0.0.1:<port>/cam; counts the clients that connected.
 
-    def __init__(self, codec="h264", username="", password=""):
+    With certificates (stream_server.TestCertificates) it speaks RTSP over TLS: rtsps://.
+    """
+
+    def __init__(self, codec="h264", username="", password="", certificates=None):
         self.codec, self.username, self.password = codec, username, password
+        self.certificates = certificates
         self.port = 0
         self.encoder = ""
         self.clients = 0
@@ -49,6 +53,8 @@ class GstCamera:
         command = [SYSTEM_PYTHON, str(GST_CAMERA_SCRIPT), "--port", str(self.port), "--codec", self.codec]
         if self.username:
             command += ["--username", self.username, "--password", self.password]
+        if self.certificates is not None:
+            command += ["--tls-cert", str(self.certificates.cert_file), "--tls-key", str(self.certificates.key_file)]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: S603
                                         stderr=subprocess.DEVNULL, text=True)
         line = self.process.stdout.readline()
@@ -65,8 +71,9 @@ class GstCamera:
             if line.startswith("CLIENT"):
                 self.clients += 1
 
-    def url(self, userinfo=""):
-        return f"rtsp://{userinfo + '@' if userinfo else ''}127.0.0.1:{self.port}/cam"
+    def url(self, userinfo="", host="127.0.0.1"):
+        scheme = "rtsp" if self.certificates is None else "rtsps"
+        return f"{scheme}://{userinfo + '@' if userinfo else ''}{host}:{self.port}/cam"
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:
@@ -88,7 +95,7 @@ def gst_available():
 
 @pytest.fixture
 def gst_camera(gst_available):
-    """Start GStreamer RTSP cameras: gst_camera(codec="h264", username="", password="") -> GstCamera."""
+    """Start GStreamer RTSP cameras: gst_camera(codec="h264", username="", password="", certificates=None)."""
     cameras = []
 
     def start(**options):

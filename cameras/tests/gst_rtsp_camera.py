@@ -3,9 +3,11 @@
 Run with the system Python, which has PyGObject (the project's virtualenv does not):
 
     /usr/bin/python3 cameras/tests/gst_rtsp_camera.py [--port N] [--codec h264|jpeg] [--username U --password P]
+        [--tls-cert server.pem --tls-key server.key]
 
-It serves rtsp://127.0.0.1:<port>/cam, prints "PORT <n> <encoder>" once it listens, and "CLIENT" each time a
-client connects, so a test can count upstream connections. It stops on SIGTERM or when stdin closes.
+It serves rtsp://127.0.0.1:<port>/cam (rtsps:// with --tls-cert: RTSP over TLS, media interleaved),
+prints "PORT <n> <encoder>" once it listens, and "CLIENT" each time a client connects, so a test can
+count upstream connections. It stops on SIGTERM or when stdin closes.
 """
 
 import argparse
@@ -17,7 +19,7 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import Gio, GLib, Gst, GstRtspServer  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 320, 240, 15
 
@@ -45,6 +47,8 @@ def main():
     parser.add_argument("--codec", choices=("h264", "jpeg"), default="h264")
     parser.add_argument("--username", default="")
     parser.add_argument("--password", default="")
+    parser.add_argument("--tls-cert", default="")
+    parser.add_argument("--tls-key", default="")
     arguments = parser.parse_args()
 
     Gst.init(None)
@@ -54,11 +58,17 @@ def main():
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch_line(arguments.codec))
     factory.set_shared(True)
-    if arguments.username:
+    if arguments.username or arguments.tls_cert:
+        # With an RTSPAuth in place, clients need a token with a role the factory grants access to.
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()
         token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
-        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(arguments.username, arguments.password), token)
+        if arguments.username:
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(arguments.username, arguments.password), token)
+        else:
+            auth.set_default_token(token)
+        if arguments.tls_cert:
+            auth.set_tls_certificate(Gio.TlsCertificate.new_from_files(arguments.tls_cert, arguments.tls_key))
         server.set_auth(auth)
         permissions = GstRtspServer.RTSPPermissions()
         permissions.add_role_from_structure(Gst.Structure.new_from_string(

@@ -22,7 +22,9 @@ from cameras.rtsp_ingest import IngestChannel
 from cameras.services import sharing_pause_all, stream_source_set
 from cameras.streams import StreamTestError
 from cameras.tests.factories import CameraFactory
+from cameras.tests.stream_server import TLS_HOSTNAME, TestCertificates
 from cameras.tests.test_live_relay import cookie_for, get, start
+from cameras.tests.test_streams import fake_dns  # noqa: F401 (a fixture)
 from portal.tests.factories import sign_waiver
 
 USERNAME, PASSWORD = "viewer", "rtsp-s3cret"
@@ -230,6 +232,44 @@ def test_a_refused_password_is_reported_and_never_logged(gst_camera, local_allow
     assert "127.0.0.1" not in caplog.text and f"camera 1: {reason}" in caplog.text
 
 
+@pytest.fixture
+def tls_camera(gst_camera, local_allowed, fake_dns, tmp_path, monkeypatch):  # noqa: F811
+    """A GStreamer camera speaking RTSPS with a certificate for camera.example (resolved to 127.0.0.1)."""
+    fake_dns.answers[TLS_HOSTNAME] = ["127.0.0.1"]
+    certificates = TestCertificates(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates.ca_file))
+    return gst_camera(certificates=certificates)
+
+
+def test_rtsps_is_read_over_tls_and_copied_into_hls(tls_camera):
+    async def scenario(channel):
+        playlist = await channel.playlist("/p/")
+        return playlist, channel.codec, channel.transcoding, channel.segment(segment_names(playlist)[0])
+
+    playlist, codec, transcoding, segment = run(scenario, Upstream(1, "rtsp", tls_camera.url(host=TLS_HOSTNAME)))
+
+    assert playlist.startswith("#EXTM3U") and (codec, transcoding) == ("h264", False)
+    assert probe(segment)[0] == "h264"
+
+
+@pytest.mark.parametrize("trust, host", [("ca", "other.example"), ("none", TLS_HOSTNAME)])
+def test_rtsps_refuses_a_certificate_it_cannot_verify(tls_camera, fake_dns, monkeypatch, trust, host):  # noqa: F811
+    # A certificate made out to another name, or from an authority nobody trusts: no video, a plain reason.
+    monkeypatch.setattr(rtsp_ingest, "FIRST_SEGMENT_WAIT_SECONDS", 4)
+    fake_dns.answers["other.example"] = ["127.0.0.1"]
+    if trust == "none":
+        monkeypatch.delenv("SSL_CERT_FILE")
+
+    async def scenario(channel):
+        with pytest.raises(RelayError) as refused:
+            await channel.playlist("/p/")
+        return str(refused.value)
+
+    reason = run(scenario, Upstream(1, "rtsp", tls_camera.url(host=host)))
+
+    assert reason == rtsp_ingest.TLS_FAILED
+
+
 def test_a_private_address_is_refused_without_connecting(gst_camera, settings, monkeypatch):
     settings.STREAM_ALLOWED_NETWORKS = []
     monkeypatch.setattr(rtsp_ingest, "FIRST_SEGMENT_WAIT_SECONDS", 2)
@@ -280,6 +320,23 @@ def test_test_connection_reaches_a_real_camera_that_asks_for_a_password(gst_came
     # GStreamer (like many cameras) answers OPTIONS without credentials and asks for them only to play.
     camera = gst_camera(username=USERNAME, password=PASSWORD)
     assert streams.test_stream("rtsp", camera.url(), USERNAME, PASSWORD).ok
+
+
+def test_test_connection_checks_an_rtsps_cameras_certificate(tls_camera, fake_dns, monkeypatch):  # noqa: F811
+    assert streams.test_stream("rtsp", tls_camera.url(host=TLS_HOSTNAME)).ok
+
+    fake_dns.answers["other.example"] = ["127.0.0.1"]
+    with pytest.raises(StreamTestError, match="^The camera's security certificate could not be verified"):
+        streams.test_stream("rtsp", tls_camera.url(host="other.example"))
+    monkeypatch.delenv("SSL_CERT_FILE")
+    with pytest.raises(StreamTestError, match="^The camera's security certificate could not be verified"):
+        streams.test_stream("rtsp", tls_camera.url(host=TLS_HOSTNAME))
+
+
+def test_test_connection_reports_rtsps_to_a_camera_without_tls(gst_camera, local_allowed):
+    camera = gst_camera()
+    with pytest.raises(StreamTestError, match="^A secure connection to the camera could not be set up.$"):
+        streams.test_stream("rtsp", camera.url().replace("rtsp://", "rtsps://"))
 
 
 def test_test_connection_still_refuses_a_private_address(gst_camera, settings):

@@ -424,7 +424,7 @@ def test_only_web_addresses_are_accepted_for_web_kinds(connection_attempts, addr
 
 
 def test_only_rtsp_addresses_are_accepted_for_the_rtsp_kind(connection_attempts):
-    with pytest.raises(StreamTestError, match="^The address must start with one of: rtsp://$"):
+    with pytest.raises(StreamTestError, match="^The address must start with one of: rtsp:// rtsps://$"):
         streams.test_stream("rtsp", "http://203.0.113.7/live")
 
 
