@@ -97,13 +97,17 @@ def footage_backend(request, settings, tmp_path):
     return request.param
 
 
-def footage_overrides():
-    """Settings that give a server child process the same footage storage as the tests."""
+def footage_overrides(request):
+    """Settings that give a server child process the footage storage the tests write to.
+
+    Built from the session's S3 prefix, not from the settings of the moment: a session-scoped server
+    may start inside a test whose own fixtures moved footage elsewhere.
+    """
     if not footage_on_s3():
         return {}
     from django.conf import settings
 
-    return {"STORAGES": settings.STORAGES}
+    return {"STORAGES": s3_storages(settings, request.getfixturevalue("s3_server"), S3_SESSION_PREFIX)}
 
 
 @pytest.fixture(autouse=True)
@@ -331,8 +335,8 @@ class AsgiServer:
 
 
 @pytest.fixture(scope="session")
-def asgi_live_server(django_db_setup, django_db_blocker):
-    server = AsgiServer(django_db_blocker, **footage_overrides())
+def asgi_live_server(request, django_db_setup, django_db_blocker):
+    server = AsgiServer(django_db_blocker, **footage_overrides(request))
     yield server
     server.stop()
 

@@ -3,7 +3,6 @@ link, in a real browser, desktop and a 375-pixel phone."""
 
 import hashlib
 import json
-import os
 import zipfile
 
 import pytest
@@ -86,9 +85,6 @@ def test_an_operator_exports_a_package_and_shares_it(no_channel_layer, page, app
     assert [error for error in console_errors if "WebSocket" not in error and "/ws/" not in error] == []
 
 
-@pytest.mark.skipif(os.environ.get("TEST_FOOTAGE_STORAGE") == "s3",
-                    reason="the session's daphne server and this test's S3 location can differ (the stored copy reads "
-                           "as missing: 410); streaming from S3 is tested in test_evidence_package.py")
 def test_a_prosecutors_link_streams_the_package_through_daphne(no_channel_layer, asgi_live_server, approved_request,
                                                                  operator, settings,
                                                                  django_capture_on_commit_callbacks, tmp_path):
