@@ -43,11 +43,13 @@ class Chart:
 
 
 def _cell(value, shown=None):
-    return (value if value is not None else "", shown if shown is not None else formats.number_format(value))
+    if shown is None:
+        shown = formats.number_format(value, force_grouping=True)  # 1,234 in English, 1.234 in Spanish
+    return (value if value is not None else "", shown)
 
 
 def _minutes(value):
-    return _cell(value, formats.number_format(value, decimal_pos=1))
+    return _cell(value, formats.number_format(value, decimal_pos=1, force_grouping=True))
 
 
 def duration_label(seconds):

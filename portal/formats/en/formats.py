@@ -1,0 +1,10 @@
+"""English formats (see portal/formats/__init__.py)."""
+
+DATE_FORMAT = "F j, Y"
+DATETIME_FORMAT = "F j, Y H:i"
+TIME_FORMAT = "H:i"
+DAY_TIME_FORMAT = "M j, H:i"
+MONTH_DAY_SHORT_FORMAT = "M j"
+MEDIUM_DATE_FORMAT = "M j, Y"
+MEDIUM_DATETIME_FORMAT = "M j, Y H:i"
+LONG_DATETIME_FORMAT = "l, F j, Y H:i"

@@ -1,0 +1,10 @@
+"""Spanish formats (see portal/formats/__init__.py): day before month, "de" between the parts."""
+
+DATE_FORMAT = r"j \d\e F \d\e Y"
+DATETIME_FORMAT = r"j \d\e F \d\e Y, H:i"
+TIME_FORMAT = "H:i"
+DAY_TIME_FORMAT = "j b, H:i"
+MONTH_DAY_SHORT_FORMAT = "j b"
+MEDIUM_DATE_FORMAT = "j b Y"
+MEDIUM_DATETIME_FORMAT = "j b Y, H:i"
+LONG_DATETIME_FORMAT = r"l j \d\e F \d\e Y, H:i"
