@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from portal.mfa import has_totp, session_passed_mfa
+from portal.mfa import has_passkey, has_second_factor, session_passed_mfa
 
 LAST_SEEN_KEY = "portal_staff_last_seen"
 
@@ -81,12 +81,18 @@ class StaffMFAMiddleware:
         return self.get_response(request)
 
     def refuse(self, request):
-        if not has_totp(request.user):
-            message = _("Police staff must protect their account with an authenticator app before going on.")
-            target = "mfa_activate_totp"
+        if not has_second_factor(request.user):
+            message = _("Police staff must protect their account with a passkey or an authenticator app "
+                        "before going on.")
+            target = "mfa_index"
         elif not session_passed_mfa(request):
-            message = _("Enter a code from your authenticator app to go on.")
-            target = "mfa_reauthenticate"
+            # A passkey first when there is one: unlike a typed code, it cannot be given to a look-alike site.
+            if has_passkey(request.user):
+                message = _("Confirm with your passkey to go on.")
+                target = "mfa_reauthenticate_webauthn"
+            else:
+                message = _("Enter a code from your authenticator app to go on.")
+                target = "mfa_reauthenticate"
         else:
             return None
         if _is_api(request):
