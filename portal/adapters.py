@@ -8,6 +8,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from portal.mfa import SECOND_FACTORS
 
@@ -40,6 +41,13 @@ class MFAAdapter(DefaultMFAAdapter):
             if not others.exclude(pk=authenticator.pk).exists():
                 return False
         return super().can_delete_authenticator(authenticator)
+
+    def generate_authenticator_name(self, user, type):
+        # allauth's "Master key" / "Backup key" read oddly for a laptop's passkey; the person names it anyway.
+        if type != Authenticator.Type.WEBAUTHN:
+            return super().generate_authenticator_name(user, type)
+        number = Authenticator.objects.filter(user_id=user.pk, type=type).count() + 1
+        return gettext("Passkey %(number)d") % {"number": number}
 
     def get_public_key_credential_rp_entity(self):
         # The passkey is bound to the host name the browser shows (ALLOWED_HOSTS vouches for it); the name

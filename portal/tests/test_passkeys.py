@@ -270,3 +270,9 @@ def test_the_passkey_scripts_are_served_by_the_portal(operator, browser_client):
     assert all(source.startswith("/static/") for source in sources)
     for source in sources:
         assert finders.find(source.removeprefix("/static/")), source
+
+
+def test_a_new_passkey_is_offered_a_numbered_name(operator_with_passkey, browser_client):
+    page = browser_client.get(reverse("mfa_add_webauthn"))
+
+    assert page.context["form"]["name"].value() == "Passkey 2"
