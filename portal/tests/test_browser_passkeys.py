@@ -5,6 +5,7 @@ passkeys are bound to "localhost", the host the live server is reached at."""
 import pytest
 from allauth.mfa.models import Authenticator
 
+from conftest import screenshot_taker
 from portal import roles
 from portal.tests.factories import PASSWORD, StaffFactory
 
@@ -160,3 +161,20 @@ def test_the_passkey_pages_in_spanish(page, screenshot, console_errors):
         assert page.locator("html").get_attribute("lang") == "es"
         screenshot(f"passkeys-es-{name}")
     assert console_errors == []
+
+
+def test_at_an_ip_address_the_page_says_passkeys_need_the_portals_name(browser, live_server, settings):
+    # Chromium treats http://127.0.0.1 as a secure context, but a passkey's site must be a domain name.
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
+    staff = StaffFactory(email="lee@police.example.org", roles=[roles.OFFICER])
+    context = browser.new_context(base_url=live_server.url.replace("localhost", "127.0.0.1"))
+    page = context.new_page()
+    VirtualAuthenticators(page).add("internal")
+
+    sign_in_with_password(page, staff.email)
+    add_passkey(page, "Laptop")
+
+    page.get_by_text("Passkeys work only at the portal’s own address").wait_for(timeout=15_000)
+    screenshot_taker(page)("passkeys-add-at-ip-address")
+    assert not Authenticator.objects.filter(user=staff, type=Authenticator.Type.WEBAUTHN).exists()
+    context.close()
