@@ -58,7 +58,6 @@ class StaffMFAMiddleware:
     def exempt_prefixes(self):
         if self._exempt_prefixes is None:
             self._exempt_prefixes = (
-                reverse("mfa_index"),
                 reverse("account_logout"),
                 reverse("account_reauthenticate"),
                 reverse("set_language"),
@@ -82,10 +81,16 @@ class StaffMFAMiddleware:
 
     def refuse(self, request):
         if not has_second_factor(request.user):
+            if request.path.startswith(reverse("mfa_index")):
+                return None  # the set-up pages
             message = _("Police staff must protect their account with a passkey or an authenticator app "
                         "before going on.")
             target = "mfa_index"
         elif not session_passed_mfa(request):
+            # Only the steps themselves: the other two-factor pages would let a session that has a password
+            # but not the second factor add a passkey or read the recovery codes, and so pass without it.
+            if request.path in (reverse("mfa_reauthenticate"), reverse("mfa_reauthenticate_webauthn")):
+                return None
             # A passkey first when there is one: unlike a typed code, it cannot be given to a look-alike site.
             if has_passkey(request.user):
                 message = _("Confirm with your passkey to go on.")

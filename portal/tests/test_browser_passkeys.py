@@ -4,6 +4,8 @@ passkeys are bound to "localhost", the host the live server is reached at."""
 
 import pytest
 from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.test import Client
 
 from conftest import screenshot_taker
 from portal import roles
@@ -178,3 +180,28 @@ def test_at_an_ip_address_the_page_says_passkeys_need_the_portals_name(browser, 
     screenshot_taker(page)("passkeys-add-at-ip-address")
     assert not Authenticator.objects.filter(user=staff, type=Authenticator.Type.WEBAUTHN).exists()
     context.close()
+
+
+def test_a_session_that_skipped_the_second_factor_confirms_with_the_passkey(page, live_server, screenshot,
+                                                                            console_errors):
+    staff = StaffFactory(email="kim@police.example.org", full_name="Kim Park", roles=[roles.OFFICER])
+    VirtualAuthenticators(page).add("internal")
+    sign_in_with_password(page, staff.email)
+    add_passkey(page, "Laptop")
+    page.get_by_role("heading", name="Recovery Codes").wait_for()
+    # A session that began without the second factor (as before MFA was required), in the same browser.
+    old_session = Client()
+    old_session.force_login(staff)
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": old_session.cookies[
+        settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+
+    page.goto("/staff/")
+
+    page.get_by_text("Confirm with your passkey to go on.").wait_for()
+    assert "/accounts/2fa/webauthn/reauthenticate/" in page.url
+    screenshot("passkeys-session-step")
+    page.get_by_role("button", name="Use my passkey").click()
+    page.wait_for_url("**/staff/")
+    page.get_by_role("heading", name="Kim Park").wait_for()
+    assert console_errors == []

@@ -276,3 +276,21 @@ def test_a_new_passkey_is_offered_a_numbered_name(operator_with_passkey, browser
     page = browser_client.get(reverse("mfa_add_webauthn"))
 
     assert page.context["form"]["name"].value() == "Passkey 2"
+
+
+@pytest.mark.parametrize("url_name", ["mfa_add_webauthn", "mfa_view_recovery_codes", "mfa_index"])
+def test_a_session_that_skipped_mfa_cannot_add_a_passkey_or_read_codes_to_get_past_it(operator_with_passkey,
+                                                                                      url_name):
+    operator, _ = operator_with_passkey
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(operator)
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})  # the password alone
+
+    response = client.get(reverse(url_name))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("mfa_reauthenticate_webauthn"))
+    response = client.post(reverse("mfa_add_webauthn"), {"name": "Intruder", "credential": "{}"})
+    assert response["Location"].startswith(reverse("mfa_reauthenticate_webauthn"))
+    assert passkeys_of(operator).count() == 1
+    assert client.get(reverse("portal:staff_home")).status_code == 302
