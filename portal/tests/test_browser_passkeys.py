@@ -116,6 +116,7 @@ def test_a_staff_member_signs_in_with_a_passkey_keeps_two_and_falls_back_on_reco
     # The last passkey cannot go while it is the only second factor.
     page.get_by_role("link", name="Remove Key on my key ring").click()
     page.get_by_text("is your only second factor").wait_for()
+    screenshot("passkeys-remove-last-refused")
     assert page.get_by_role("button", name="Remove passkey").count() == 0
 
     # Recovery codes still let Dana in without any passkey.

@@ -294,3 +294,25 @@ def test_a_session_that_skipped_mfa_cannot_add_a_passkey_or_read_codes_to_get_pa
     assert response["Location"].startswith(reverse("mfa_reauthenticate_webauthn"))
     assert passkeys_of(operator).count() == 1
     assert client.get(reverse("portal:staff_home")).status_code == 302
+
+
+def test_a_wrong_passkey_at_the_session_step_says_so_and_keeps_the_staff_pages_shut(operator_with_passkey):
+    operator, _ = operator_with_passkey
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(operator)
+    step = client.get(reverse("portal:staff_home"))["Location"]
+    options = js_data(client.get(step))["request_options"]
+
+    response = client.post(reverse("mfa_reauthenticate_webauthn"),
+                           {"credential": json.dumps(stranger_answer(options))}, follow=True)
+
+    assert escape(str(PASSKEY_NOT_ACCEPTED)) in response.content.decode()
+    assert response.redirect_chain[-1][0].startswith(reverse("mfa_reauthenticate_webauthn"))
+    assert client.get(reverse("portal:staff_home")).status_code == 302
+
+
+def stranger_answer(options):
+    """A signed answer from a passkey this site has never seen."""
+    device = SoftPasskey()
+    device.user_handle = b"1"
+    return device.get(options)
