@@ -17,8 +17,7 @@ from portal.mfa import staff_session_ok
 from portal.tests.factories import PASSWORD, OwnerFactory, StaffFactory, totp_code, totp_secret_for
 from portal.tests.passkeys import SoftPasskey
 
-# allauth confirms new authenticators and records their use on commit.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
