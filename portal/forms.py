@@ -1,9 +1,17 @@
 import re
 
+from allauth.mfa.webauthn.forms import (
+    AddWebAuthnForm,
+    AuthenticateWebAuthnForm,
+    EditWebAuthnForm,
+    ReauthenticateWebAuthnForm,
+)
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from portal.mfa import has_passkey
 from portal.models import User
 from portal.services import user_complete_signup, user_update_profile
 
@@ -130,3 +138,56 @@ class OversightFilterForm(forms.Form):
         if start and end and end < start:
             self.add_error("date_to", _("The end date is before the start date: choose a later end date."))
         return cleaned
+
+
+# --- Passkeys (allauth's WebAuthn forms, through MFA_FORMS) -------------------------------------
+
+PASSKEY_NAME_HELP = _("To tell your passkeys apart, for example “Work laptop” or “Key on my key ring”.")
+PASSKEY_NOT_ACCEPTED = _("That passkey was not accepted: it is not one registered to this account for this site. "
+                         "Try another passkey, or enter a code from your authenticator app or a recovery code.")
+PASSKEY_NOT_ADDED = _("The passkey could not be added: the browser's answer did not match this page. "
+                      "Reload the page and try again.")
+
+
+def _renamed_incorrect_code(error, message):
+    # allauth says "Incorrect code." for every refused passkey answer, which reads as a typing mistake.
+    return ValidationError(message, code=error.code) if error.code == "incorrect_code" else error
+
+
+class PasskeyAnswerMixin:
+    def clean_credential(self):
+        try:
+            return super().clean_credential()
+        except ValidationError as error:
+            raise _renamed_incorrect_code(error, PASSKEY_NOT_ACCEPTED) from error
+
+    @cached_property
+    def has_passkeys(self):
+        """Whether the person signing in has a passkey to offer (the page shows the passkey button first)."""
+        return has_passkey(self.user)
+
+
+class PasskeyAuthenticateForm(PasskeyAnswerMixin, AuthenticateWebAuthnForm):
+    """The passkey step at sign-in."""
+
+
+class PasskeyReauthenticateForm(PasskeyAnswerMixin, ReauthenticateWebAuthnForm):
+    """The passkey step of a signed-in session (staff sessions that have not passed a second factor)."""
+
+
+class PasskeyAddForm(AddWebAuthnForm):
+    """Registering a passkey, with a name to tell several apart."""
+
+    name = forms.CharField(label=_("Name of this passkey"), max_length=100, required=False, help_text=PASSKEY_NAME_HELP)
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError as error:
+            raise _renamed_incorrect_code(error, PASSKEY_NOT_ADDED) from error
+
+
+class PasskeyEditForm(EditWebAuthnForm):
+    """Renaming a passkey."""
+
+    name = forms.CharField(label=_("Name of this passkey"), max_length=100, help_text=PASSKEY_NAME_HELP)

@@ -9,10 +9,17 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 
 SESSION_KEY = "portal_mfa_user"
+# The factors that satisfy the staff rule; recovery codes only stand in for one of them.
+SECOND_FACTORS = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
 
 
-def has_totp(user):
-    return is_mfa_enabled(user, [Authenticator.Type.TOTP])
+def has_second_factor(user):
+    """Whether the user has an authenticator app or at least one passkey."""
+    return is_mfa_enabled(user, SECOND_FACTORS)
+
+
+def has_passkey(user):
+    return is_mfa_enabled(user, [Authenticator.Type.WEBAUTHN])
 
 
 def mark_session_verified(session, user):
@@ -27,8 +34,8 @@ def session_passed_mfa(request):
 
 
 def staff_session_ok(session, user):
-    """For WebSocket scopes, which have a session but no request: staff with TOTP who passed it."""
-    if not (user.is_authenticated and user.is_active and user.is_staff and has_totp(user)):
+    """For WebSocket scopes, which have a session but no request: staff with a second factor who passed it."""
+    if not (user.is_authenticated and user.is_active and user.is_staff and has_second_factor(user)):
         return False
     if session.get(SESSION_KEY) == str(user.pk):
         return True

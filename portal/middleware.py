@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from portal.mfa import has_totp, session_passed_mfa
+from portal.mfa import has_passkey, has_second_factor, session_passed_mfa
 
 LAST_SEEN_KEY = "portal_staff_last_seen"
 
@@ -58,7 +58,6 @@ class StaffMFAMiddleware:
     def exempt_prefixes(self):
         if self._exempt_prefixes is None:
             self._exempt_prefixes = (
-                reverse("mfa_index"),
                 reverse("account_logout"),
                 reverse("account_reauthenticate"),
                 reverse("set_language"),
@@ -81,12 +80,24 @@ class StaffMFAMiddleware:
         return self.get_response(request)
 
     def refuse(self, request):
-        if not has_totp(request.user):
-            message = _("Police staff must protect their account with an authenticator app before going on.")
-            target = "mfa_activate_totp"
+        if not has_second_factor(request.user):
+            if request.path.startswith(reverse("mfa_index")):
+                return None  # the set-up pages
+            message = _("Police staff must protect their account with a passkey or an authenticator app "
+                        "before going on.")
+            target = "mfa_index"
         elif not session_passed_mfa(request):
-            message = _("Enter a code from your authenticator app to go on.")
-            target = "mfa_reauthenticate"
+            # Only the steps themselves: the other two-factor pages would let a session that has a password
+            # but not the second factor add a passkey or read the recovery codes, and so pass without it.
+            if request.path in (reverse("mfa_reauthenticate"), reverse("mfa_reauthenticate_webauthn")):
+                return None
+            # A passkey first when there is one: unlike a typed code, it cannot be given to a look-alike site.
+            if has_passkey(request.user):
+                message = _("Confirm with your passkey to go on.")
+                target = "mfa_reauthenticate_webauthn"
+            else:
+                message = _("Enter a code from your authenticator app to go on.")
+                target = "mfa_reauthenticate"
         else:
             return None
         if _is_api(request):

@@ -219,7 +219,23 @@ ACCOUNT_RATE_LIMITS = {
     # Per account (the e-mail typed): five failures lock it for ten minutes.
     "login_failed": f"20/m/ip,{LOGIN_FAILURES_BEFORE_LOCKOUT}/{LOGIN_LOCKOUT_MINUTES * 60}s/key",
 }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Staff need a second factor: an authenticator app (TOTP) or passkeys (WebAuthn), with recovery codes beside
+# either. A passkey answers only the site it was made for, so it cannot be phished like a typed code.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# Passkeys are a second factor after the password, not a way in without it: the staff rule stays "password
+# and a second factor", and per-account lockout (LOGIN_FAILURES_BEFORE_LOCKOUT) keeps guarding the first step.
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_PASSKEY_SIGNUP_ENABLED = False
+# Never on: it switches off fido2's check of the page's origin, which is what makes a passkey resist phishing.
+# http://localhost (development, the browser tests) is accepted without it, as browsers treat it as secure.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+# Passkey forms whose errors name the passkey (allauth's say "Incorrect code.") and whose name field is labelled.
+MFA_FORMS = {
+    "authenticate_webauthn": "portal.forms.PasskeyAuthenticateForm",
+    "reauthenticate_webauthn": "portal.forms.PasskeyReauthenticateForm",
+    "add_webauthn": "portal.forms.PasskeyAddForm",
+    "edit_webauthn": "portal.forms.PasskeyEditForm",
+}
 MFA_TOTP_ISSUER = f"{PROGRAM_NAME} ({CITY_NAME})"
 # Accept the code of the 30-second step just before or after, as RFC 6238 advises for clock drift and
 # for a code typed as the step changes (allauth refuses a code already used in the last 30 s).

@@ -69,6 +69,8 @@ urlpatterns = [
     # The admin signs in through allauth, so lockout and MFA apply there too.
     path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
+    # Before allauth's own address for it, which would let staff remove their last second factor.
+    path("accounts/2fa/webauthn/keys/<int:pk>/remove/", views.passkey_remove, name="passkey_remove"),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", views.language_switch, name="set_language"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,3 +1,5 @@
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.webauthn.views import RemoveWebAuthnView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -167,6 +169,25 @@ def staff_home(request):
         "STAFF_IDLE_MINUTES": settings.STAFF_IDLE_TIMEOUT_MINUTES,
     }
     return render(request, "portal/staff_home.html", context)
+
+
+class PasskeyRemoveView(RemoveWebAuthnView):
+    """allauth's removal of one's own passkey, refused when it is a staff member's last second factor."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_remove"] = get_mfa_adapter().can_delete_authenticator(self.object)
+        return context
+
+    def form_valid(self, form):
+        if not get_mfa_adapter().can_delete_authenticator(self.get_object()):
+            messages.error(self.request, _("Police staff must keep a second factor: add another passkey or an "
+                                           "authenticator app before removing this one."))
+            return redirect("mfa_list_webauthn")
+        return super().form_valid(form)
+
+
+passkey_remove = PasskeyRemoveView.as_view()
 
 
 @require_POST

@@ -13,6 +13,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from allauth.mfa.webauthn.internal.auth import WebAuthn
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
@@ -27,6 +28,7 @@ from incidents.models import UnitPosition
 from incidents.services import integration_key_create
 from portal.models import AuditEvent, OutboxEmail, WaiverSignature
 from portal.tests.factories import OwnerFactory, sign_waiver
+from portal.tests.passkeys import SoftPasskey
 from requests_app import services, submissions
 from requests_app.evidence_package import evidence_package_create, evidence_package_link_create
 from requests_app.models import FootageRequest, Upload
@@ -56,6 +58,10 @@ UNCHECKED_MODELS = {"portal.auditevent", "sessions.session"}
 # A prosecutor's link works for whoever holds its token, signed in or not, and counts each download on
 # the link (beside the audit event): not a power of the oversight role.
 COUNTED_LINKS = {re.compile(r"^/evidence/packages/[^/]+/$"): "requests_app.evidencepackagelink"}
+
+
+# What the browser is asked when a passkey is added (portal/tests/passkeys.py answers it).
+REGISTRATION_OPTIONS = {"publicKey": {"rp": {"id": "localhost"}, "user": {"id": "MQ"}, "challenge": "Y2hhbGxlbmdl"}}
 
 
 @pytest.fixture
@@ -92,7 +98,9 @@ def world(operator, officer, business, waivers, disk_footage):
     package = evidence_package_create(incident=incident, actor=operator)
     package_link, package_token = evidence_package_link_create(package=package, actor=operator,
                                                                recipient="County prosecutor", days=7)
+    passkey = WebAuthn.add(operator, "Operator's laptop", SoftPasskey().create(REGISTRATION_OPTIONS)).instance
     return {
+        "passkey": passkey,
         "package": package, "package_link": package_link, "package_token": package_token,
         "camera": camera, "incident": incident, "area_request": area_request, "footage_request": footage_request,
         "submission": submission, "upload": pending, "token": live.token, "key": key,
@@ -125,6 +133,7 @@ FILL = [
     (r"^admin/r/", "content_type_id", lambda w: _content_type_id("cameras", "camera")),
     (r"^admin/r/", "object_id", lambda w: w["camera"].pk),
     (r"^admin/%\(url\)s", "url", lambda w: "nowhere/"),
+    (r"^accounts/2fa/webauthn/keys/%\(pk\)s/", "pk", lambda w: w["passkey"].pk),  # someone else's passkey
     (r"^accounts/", None, lambda w: "x"),  # allauth's keys and codes: any value, none is valid
 ]
 
