@@ -17,20 +17,14 @@ from django.test import Client
 
 from conftest import AsgiServer, collect_errors, screenshot_taker, sign_in
 from incidents.models import Incident
-from portal.tests.faults import RedisServer, redis_binary
+from portal.tests.faults import redis_binary
+from portal.tests.faults import redis_server_fixture  # noqa: F401  (fixture)
 
 pytestmark = [
     pytest.mark.skipif(redis_binary() is None, reason="needs redis-server (apt-get install redis-server)"),
     pytest.mark.django_db(transaction=True),
 ]
 LAT, LNG = 40.7128, -74.0060
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    yield server
-    server.close()
 
 
 @pytest.fixture

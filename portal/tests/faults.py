@@ -11,6 +11,8 @@ import tempfile
 import threading
 import time
 
+import pytest
+
 
 def free_port():
     with socket.socket() as sock:
@@ -142,3 +144,13 @@ class RedisServer:
     def close(self):
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture(name="redis_server")
+def redis_server_fixture():
+    """A private redis-server for this test (skipped without the binary); stopped and removed afterwards."""
+    if redis_binary() is None:
+        pytest.skip("needs redis-server (apt-get install redis-server)")
+    server = RedisServer()
+    yield server
+    server.close()
