@@ -11,6 +11,8 @@
     const text = root.dataset;
     // Stay under the server's per-piece cap (it counts the body only; leave room anyway).
     const chunkSize = Math.max(64 * 1024, parseInt(text.chunk, 10) - 64 * 1024);
+    const STORAGE_FULL = 507;
+    const SPACE_RETRY_MS = 10000;
 
     // A finished upload is checked by a worker after it arrives: refresh "Files received" until no file
     // there is still being checked, then drop the finished progress rows (the list shows their outcome).
@@ -74,6 +76,8 @@
     function start(file) {
       const view = row(file);
       let paused = false;
+      let waitingForSpace = null;
+      let accepted = 0; // bytes the server has confirmed keeping
       const upload = new tus.Upload(file, {
         endpoint: root.dataset.endpoint,
         chunkSize,
@@ -86,14 +90,30 @@
           view.bar.value = percent;
           view.status.textContent = percent + "%";
         },
+        onChunkComplete(_chunkSize, bytesAccepted) {
+          accepted = bytesAccepted;
+        },
         onShouldRetry(error, attempt) {
           const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+          if (status === STORAGE_FULL) return false; // said at once (onError), then tried again for as long as it takes
           const retry = !status || status === 423 || status >= 500;
           if (retry) view.status.textContent = text.textRetrying;
           return retry;
         },
         onError(error) {
           const body = error.originalResponse ? error.originalResponse.getBody() : "";
+          if (error.originalResponse && error.originalResponse.getStatus() === STORAGE_FULL) {
+            // The server kept every whole piece received; the upload goes on from there once there is room.
+            view.bar.value = file.size ? Math.floor((accepted / file.size) * 100) : 0;
+            view.status.textContent = `${body} ${text.textWaitingForSpace}`;
+            view.status.className = "small text-warning-emphasis";
+            waitingForSpace = setTimeout(() => {
+              waitingForSpace = null;
+              view.status.className = "small text-body-secondary";
+              if (!paused) upload.start();
+            }, SPACE_RETRY_MS);
+            return;
+          }
           view.status.textContent = body || error.message;
           view.status.className = "small text-danger";
           view.toggle.hidden = true;
@@ -109,6 +129,7 @@
       view.toggle.addEventListener("click", () => {
         paused = !paused;
         if (paused) {
+          clearTimeout(waitingForSpace);
           upload.abort();
           view.toggle.textContent = text.textResume;
           view.status.textContent = text.textPaused;
