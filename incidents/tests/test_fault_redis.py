@@ -17,8 +17,10 @@ from django.test import Client
 
 from conftest import AsgiServer, collect_errors, screenshot_taker, sign_in
 from incidents.models import Incident
-from portal.tests.faults import redis_binary
-from portal.tests.faults import redis_server_fixture  # noqa: F401  (fixture)
+from portal.tests.faults import (
+    redis_binary,
+    redis_server_fixture,  # noqa: F401  (fixture)
+)
 
 pytestmark = [
     pytest.mark.skipif(redis_binary() is None, reason="needs redis-server (apt-get install redis-server)"),

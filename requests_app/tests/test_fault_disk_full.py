@@ -15,7 +15,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
@@ -40,8 +39,9 @@ class SmallDisk:
     def __init__(self, path, size):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(self.path)],
-                                 capture_output=True, text=True, check=False)
+        mounted = subprocess.run(  # noqa: S603  (fixed arguments)
+            ["/usr/bin/mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(self.path)],
+            capture_output=True, text=True, check=False)
         if mounted.returncode != 0:
             pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {mounted.stderr.strip()}")
         self.filler = self.path / "other-files.bin"
@@ -59,7 +59,7 @@ class SmallDisk:
         self.filler.unlink()
 
     def unmount(self):
-        subprocess.run(["umount", "-l", str(self.path)], check=False)
+        subprocess.run(["/usr/bin/umount", "-l", str(self.path)], check=False)  # noqa: S603  (fixed arguments)
 
 
 @pytest.fixture
