@@ -31,9 +31,14 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._listener = None
         self.accepted = 0
+        self.hanging_up = False
+        self.hung_up_at = []  # time.monotonic() of each connection hung up on while hanging_up
         self.restore()
 
     def restore(self):
+        self.hanging_up = False
+        if self._listener is not None:
+            return
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -41,10 +46,14 @@ class TcpProxy:
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
-    def cut(self):
-        """Close the listener and every open connection, both sides, at once."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
+    def cut(self, keep_listening=False):
+        """Close every open connection, both sides, at once, and the listener (new connections are refused);
+        or, keep_listening, accept new connections and hang up on each at once, noting when."""
+        self.hanging_up = keep_listening
+        listener = self._listener
+        if not keep_listening:
+            self._listener = None
+        if listener is not None and not keep_listening:
             try:
                 listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread: close() alone would not
             except OSError:
@@ -71,6 +80,10 @@ class TcpProxy:
                 client, _address = listener.accept()
             except OSError:
                 return  # cut
+            if self.hanging_up:
+                self.hung_up_at.append(time.monotonic())
+                client.close()
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
