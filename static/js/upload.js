@@ -11,7 +11,10 @@
     const text = root.dataset;
     // Stay under the server's per-piece cap (it counts the body only; leave room anyway).
     const chunkSize = Math.max(64 * 1024, parseInt(text.chunk, 10) - 64 * 1024);
-    const STORAGE_FULL = 507;
+    // Out of space (507), or the footage store not answering (503, e.g. an S3 server whose disk is full):
+    // the server's message is shown at once and the upload tried again every SPACE_RETRY_MS, for as long
+    // as the page stays open.
+    const STORE_WAIT = [503, 507];
     const SPACE_RETRY_MS = 10000;
 
     // A finished upload is checked by a worker after it arrives: refresh "Files received" until no file
@@ -95,14 +98,14 @@
         },
         onShouldRetry(error, attempt) {
           const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
-          if (status === STORAGE_FULL) return false; // said at once (onError), then tried again for as long as it takes
+          if (STORE_WAIT.includes(status)) return false; // said at once (onError), then tried again for as long as it takes
           const retry = !status || status === 423 || status >= 500;
           if (retry) view.status.textContent = text.textRetrying;
           return retry;
         },
         onError(error) {
           const body = error.originalResponse ? error.originalResponse.getBody() : "";
-          if (error.originalResponse && error.originalResponse.getStatus() === STORAGE_FULL) {
+          if (error.originalResponse && STORE_WAIT.includes(error.originalResponse.getStatus())) {
             // The server kept every whole piece received; the upload goes on from there once there is room.
             view.bar.value = file.size ? Math.floor((accepted / file.size) * 100) : 0;
             view.status.textContent = `${body} ${text.textWaitingForSpace}`;
