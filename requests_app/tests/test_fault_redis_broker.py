@@ -1,6 +1,7 @@
-"""Fault: Redis, the task broker (TASKS_ON_REDIS=1), is away when an area request is sent, or loses its
-queue in a crash. No e-mail is lost: the request is recorded, its e-mails stay queued, and the retry job
-sends each once when a worker runs again.
+"""Fault: Redis, the task broker (TASKS_ON_REDIS=1), is away when an area request is sent or an upload
+finishes, or loses its queue in a crash. Nothing is lost: the request or the upload is recorded, the
+e-mails stay queued and the retry job sends each once; the file's check is queued again by the
+stalled-submission job.
 
 The broker is a real redis-server of the test's own; django-q2 reads its broker once at import, so the
 test points its Conf at that server (as TASKS_ON_REDIS=1 with REDIS_URL would) instead of settings.
@@ -19,9 +20,12 @@ from cameras.tests.factories import CameraFactory
 from portal.tests.factories import OwnerFactory, sign_waiver
 from portal.tests.faults import redis_server_fixture  # noqa: F401  (fixture)
 from requests_app import services
-from requests_app.models import FootageRequest
-from requests_app.tasks import retry_failed_emails
+from requests_app.models import FootageRequest, FootageSubmission
+from requests_app.submissions import STALLED_AFTER
+from requests_app.tasks import requeue_stalled_submissions, retry_failed_emails
 from requests_app.tests.factories import IncidentFactory
+from requests_app.tests.test_footage_uploads import TUS, create, link_session
+from requests_app.tests.videos import make_mp4
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the fan-out queues its tasks on commit
 LAT, LNG = 40.7128, -74.0060
@@ -102,3 +106,30 @@ def test_e_mail_tasks_lost_with_the_broker_in_a_crash_are_sent_once_by_the_retry
     assert retry_failed_emails() == OWNERS
 
     assert_each_owner_has_one_working_link(smtp_server, owners)
+
+
+def test_an_upload_finished_while_the_broker_is_down_is_kept_and_checked_once_it_is_back(
+        redis_broker, client, approved_request, tmp_path, monkeypatch):
+    video = tmp_path / "yard.mp4"
+    make_mp4(video, seconds=2)
+    link_session(client, approved_request)
+    created = create(client, approved_request, length=video.stat().st_size, name="yard.mp4")
+    redis_broker.stop()
+
+    finished = client.patch(created["Location"], data=video.read_bytes(),
+                            content_type="application/offset+octet-stream", headers={**TUS, "Upload-Offset": "0"})
+
+    assert finished.status_code == 204  # the file is complete and kept; only its check could not be queued
+    submission = FootageSubmission.objects.get()
+    assert submission.status == FootageSubmission.Status.PROCESSING
+
+    redis_broker.start()
+    assert get_broker().queue_size() == 0
+    assert requeue_stalled_submissions() == 0  # a check may still be on its way
+    FootageSubmission.objects.update(created_at=timezone.now() - STALLED_AFTER - timedelta(seconds=1))
+    monkeypatch.setattr(Conf, "SYNC", True)  # the re-queued check runs here, as a worker would run it
+    assert requeue_stalled_submissions() == 1
+
+    submission.refresh_from_db()
+    assert submission.status == FootageSubmission.Status.ACCEPTED
+    assert requeue_stalled_submissions() == 0
