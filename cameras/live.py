@@ -137,7 +137,7 @@ def _session_create(*, camera, viewer, incident, token, at, decision, ip_address
                  incident_reference=reference, ip_address=ip_address,
                  details={"code": decision.code, "incident": reference, "kind": session.kind})
     if live_view_email_wanted(camera):
-        transaction.on_commit(lambda: _queue_live_view_email(session.pk))
+        transaction.on_commit(lambda: _queue_live_view_email(session.pk), robust=True)  # a broker away: it goes on
     return session
 
 

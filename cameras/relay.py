@@ -66,6 +66,9 @@ logger = logging.getLogger(__name__)
 LINGER_SECONDS = 3.0
 TIMEOUT_SECONDS = 10
 BACKOFF_MAX_SECONDS = 15
+# An upstream that streamed this long before it dropped starts its back-off from 1 s again; one that keeps
+# hanging up sooner is retried more and more slowly.
+STEADY_SECONDS = 10
 FRAME_MAX_AGE_SECONDS = 15
 # Frames a streaming viewer may be behind before it loses the oldest: 2 s at 10 fps. Memory stays bounded:
 # every queue holds the newest frames of the same camera, so all of them together hold at most this many.
@@ -114,6 +117,41 @@ def upstream_for_camera(camera_id):
         return Upstream(camera_id, source.kind, url, gateway=True)
     return Upstream(camera_id, source.kind, crypto.decrypt(source.encrypted_url),
                     crypto.decrypt(source.encrypted_username), crypto.decrypt(source.encrypted_password))
+
+
+# While an upstream is down and being reconnected, this cache key says so, for the viewers' status poll
+# (which may reach another server process than their stream: the cache is shared). It expires on its own
+# if the process that set it goes away.
+UPSTREAM_DOWN_KEY = "live-relay-upstream-down:{camera_id}"
+UPSTREAM_DOWN_TTL_SECONDS = 2 * BACKOFF_MAX_SECONDS + TIMEOUT_SECONDS
+
+
+def camera_state(camera_id):
+    """ "reconnecting" while this camera's relay upstream is down and being retried, else "live"."""
+    from django.core.cache import cache
+
+    return "reconnecting" if cache.get(UPSTREAM_DOWN_KEY.format(camera_id=camera_id)) else "live"
+
+
+class UpstreamMark:
+    """Records in the cache whether one camera's upstream is down (called from its upstream thread)."""
+
+    def __init__(self, camera_id):
+        self.key = UPSTREAM_DOWN_KEY.format(camera_id=camera_id)
+        self.down = False
+
+    def set_down(self):
+        from django.core.cache import cache
+
+        cache.set(self.key, time.time(), UPSTREAM_DOWN_TTL_SECONDS)  # again on each failed attempt: kept fresh
+        self.down = True
+
+    def set_up(self):
+        from django.core.cache import cache
+
+        if self.down:
+            cache.delete(self.key)
+            self.down = False
 
 
 def rtsp_ingest_mode():
@@ -259,11 +297,14 @@ class FrameChannel:
         self.frames_dropped = 0  # frames lost by viewers that fell more than VIEWER_QUEUE_FRAMES behind
         self.last_touch = time.monotonic()
         self.upstream_connections = 0
+        self.reconnect_waits = deque(maxlen=50)  # the back-off before each reconnection, in seconds
         self._changed = asyncio.Event()
         self._lock = threading.Lock()
         self._thread = None
         self._wake = threading.Event()
         self._socket = None
+        self._got_frame = False  # on the current upstream connection
+        self.mark = UpstreamMark(upstream.camera_id)
         self.closed = False
 
     # Called on the event loop.
@@ -365,6 +406,8 @@ class FrameChannel:
         try:
             while self._keep_going():
                 self._wake.clear()
+                self._got_frame = False
+                started = time.monotonic()
                 try:
                     if self.polled:
                         self._poll_once()
@@ -377,16 +420,26 @@ class FrameChannel:
                         logger.warning("Live relay: camera %s: %s", self.upstream.camera_id, error)
                 except Exception as error:  # the thread must survive anything a camera sends
                     logger.warning("Live relay: camera %s failed (%s)", self.upstream.camera_id, type(error).__name__)
+                if not self.active():
+                    continue
+                self.mark.set_down()
+                if self._got_frame and time.monotonic() - started > STEADY_SECONDS:
+                    backoff = 1.0  # it had been streaming steadily: try again soon, then slower and slower
+                self.reconnect_waits.append(backoff)
                 self._wake.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
         except RuntimeError:
             pass  # the event loop closed under us (server shutting down)
         finally:
+            self.mark.set_up()  # nobody watches any more: nothing to say about the upstream
             with self._lock:
                 if self._thread is threading.current_thread():
                     self._thread = None
 
     def _hand_over(self, frame):
+        if not self._got_frame:
+            self._got_frame = True
+            self.mark.set_up()
         self.loop.call_soon_threadsafe(self._publish, frame)
 
     def _poll_once(self):
@@ -457,6 +510,7 @@ class HlsChannel:
         self._in_flight = {}  # (what, url) -> Future
         self._ids = {}  # url -> opaque id
         self._urls = {}  # opaque id -> url
+        self.mark = UpstreamMark(upstream.camera_id)
 
     def touch(self):
         self.last_touch = time.monotonic()
@@ -510,10 +564,15 @@ class HlsChannel:
 
     def _fetch_playlist(self, url, token):
         self.upstream_fetches["playlist"] += 1
-        _media_type, body = fetch(url, upstream=self.upstream, limit=PLAYLIST_READ_LIMIT, token=token)
-        text = body.decode("utf-8", errors="replace").lstrip("\ufeff")
-        if not text.startswith("#EXTM3U"):
-            raise RelayError("the camera did not send an HLS playlist")
+        try:
+            _media_type, body = fetch(url, upstream=self.upstream, limit=PLAYLIST_READ_LIMIT, token=token)
+            text = body.decode("utf-8", errors="replace").lstrip("\ufeff")
+            if not text.startswith("#EXTM3U"):
+                raise RelayError("the camera did not send an HLS playlist")
+        except RelayError:
+            self.mark.set_down()  # the players retry on their own; their status says the camera is reconnecting
+            raise
+        self.mark.set_up()
         self._playlists[url] = (time.monotonic(), text, _playlist_ttl(text))
         return text
 

@@ -30,7 +30,7 @@ from urllib.parse import quote, urlsplit
 
 import av
 
-from cameras.relay import BACKOFF_MAX_SECONDS, RelayError
+from cameras.relay import BACKOFF_MAX_SECONDS, RelayError, UpstreamMark
 from cameras.streams import RTSP_SCHEMES, StreamTestError, _target
 
 logger = logging.getLogger(__name__)
@@ -242,6 +242,7 @@ class IngestChannel:
         self._snapshot = (None, None)
         self._thread = None
         self._wake = threading.Event()
+        self.mark = UpstreamMark(upstream.camera_id)
 
     # Called on the event loop.
 
@@ -368,6 +369,7 @@ class IngestChannel:
                 self._wake.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
         finally:
+            self.mark.set_up()  # nobody watches any more: nothing to say about the upstream
             with self._lock:
                 if self._thread is threading.current_thread():
                     self._thread = None
@@ -375,6 +377,7 @@ class IngestChannel:
     def _failed(self, reason):
         self.last_error = reason
         if self.active():
+            self.mark.set_down()
             logger.warning("Embedded RTSP: camera %s: %s", self.upstream.camera_id, reason)
 
     def _ingest(self):
@@ -419,6 +422,7 @@ class IngestChannel:
         self._keyframe = keyframe
 
     def _publish(self, data, duration):
+        self.mark.set_up()
         with self._lock:
             self._segments.append(Segment(self._next_sequence, duration, data, self._discontinuity))
             self._discontinuity = False

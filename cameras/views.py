@@ -480,7 +480,10 @@ def _session_status(token, user):
     if not session.is_ended:
         live.live_session_authorize(token, viewer=user)
         session.refresh_from_db()
-    return live.live_session_status(session)
+    status = live.live_session_status(session)
+    if status["active"]:
+        status["camera"] = relay.camera_state(session.camera_id)  # "reconnecting" while the relay retries it
+    return status
 
 
 async def _own_session_answer(request, token, act):
@@ -494,7 +497,8 @@ async def _own_session_answer(request, token, act):
 
 @require_GET
 async def live_status(request, token):
-    """{active, code, reason, ends_at} of the caller's own session."""
+    """{active, code, reason, ends_at, camera} of the caller's own session; camera is "live" or, while the
+    relay reconnects to it, "reconnecting"."""
     return await _own_session_answer(request, token, _session_status)
 
 

@@ -49,7 +49,9 @@ def _send_on_commit(groups, message):
         for group in groups() if callable(groups) else groups:
             async_to_sync(layer.group_send)(group, message)
 
-    transaction.on_commit(send)
+    # robust: with Redis away the event is lost for listeners, but the change it announces is committed
+    # and the request that made it must still succeed (pages reload what they show when they reconnect).
+    transaction.on_commit(send, robust=True)
 
 
 def publish_incident_event(incident, kind, **data):

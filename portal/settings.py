@@ -149,7 +149,10 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # While Redis is away each process falls back to its own memory (portal/cache.py), so pages keep
+    # answering; short socket timeouts keep a Redis that hangs from holding requests up.
+    CACHES = {"default": {"BACKEND": "portal.cache.FallbackRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}}
     # channels-redis waits for messages with 5 s blocking reads; redis-py 8 times a socket read out after 5 s
     # by default, which would tear down every WebSocket that stays quiet that long. A longer timeout
     # still notices a Redis that stopped answering. Every socket joining or leaving uses a connection at

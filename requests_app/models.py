@@ -162,6 +162,10 @@ class FootageSubmissionQuerySet(models.QuerySet):
     def accepted(self):
         return self.filter(status=FootageSubmission.Status.ACCEPTED)
 
+    def stalled(self, before):
+        """Files still being checked that arrived before `before`: their check task was lost or gave up."""
+        return self.filter(status=FootageSubmission.Status.PROCESSING, created_at__lt=before)
+
     def for_incidents(self, incidents):
         return self.filter(footage_request__area_request__incident__in=incidents)
 

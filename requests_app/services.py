@@ -149,7 +149,9 @@ def _fan_out(area_request, *, ip_address=None):
                          target=f"footage_request:{footage_request.pk}",
                          incident_reference=area_request.incident.reference, ip_address=ip_address)
     area_request_id, owners = area_request.pk, len(preview["asked"])
-    transaction.on_commit(lambda: _queue_emails(area_request_id, owners=owners))
+    # robust: if the broker (Redis with TASKS_ON_REDIS) is away, the e-mails stay queued and the retry job
+    # sends them after EMAIL_FAN_OUT_GRACE; the request itself is committed and must not fail.
+    transaction.on_commit(lambda: _queue_emails(area_request_id, owners=owners), robust=True)
     publish_incident_event(area_request.incident, "requests_sent", area_request=area_request.pk,
                            owners=len(preview["asked"]))
 

@@ -1,6 +1,7 @@
 """Writes for uploaded footage: from a finished upload to accepted evidence or a clear rejection."""
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +21,9 @@ from requests_app.tus_stores import upload_store
 logger = logging.getLogger(__name__)
 
 EVIDENCE_FOLDER = "evidence"
+# A check still not done this long after its file arrived has no task coming any more (lost with a
+# Redis broker that was down or crashed, or given up after django-q2's attempts): it is queued again.
+STALLED_AFTER = timedelta(minutes=15)
 
 
 def evidence_storage_name(upload):
@@ -50,7 +54,8 @@ def submission_create(*, footage_request, upload, uploader=None, ip_address=None
                  details={"name": submission.original_name, "size": submission.size,
                           "sha256_received": upload.sha256})
     submission_id = submission.pk
-    transaction.on_commit(lambda: _queue_processing(submission_id))
+    # robust: if the broker is away the upload is still complete; submissions_requeue_stalled checks it later.
+    transaction.on_commit(lambda: _queue_processing(submission_id), robust=True)
     _publish(submission)
     return submission
 
@@ -66,6 +71,18 @@ def _queue_processing(submission_id):
     from django_q.tasks import async_task
 
     async_task("requests_app.tasks.process_submission", submission_id, task_name=f"submission-{submission_id}")
+
+
+def submissions_requeue_stalled(*, now=None):
+    """Queue the check again for every file still being checked STALLED_AFTER after it arrived; returns
+    how many. The check is safe to run twice, so one still on its way does no harm."""
+    now = now or timezone.now()
+    stalled = list(FootageSubmission.objects.stalled(now - STALLED_AFTER).values_list("pk", flat=True))
+    for submission_id in stalled:
+        _queue_processing(submission_id)
+    if stalled:
+        logger.warning("Queued the check of %d stalled submission(s) again", len(stalled))
+    return len(stalled)
 
 
 def submission_process(*, submission_id):

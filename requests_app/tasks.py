@@ -26,6 +26,13 @@ def process_submission(submission_id):
     submission_process(submission_id=submission_id)
 
 
+def requeue_stalled_submissions():
+    """Scheduled every 10 minutes: files whose check task never ran (or gave up) are checked again."""
+    from requests_app.submissions import submissions_requeue_stalled
+
+    return submissions_requeue_stalled()
+
+
 def send_reminders():
     """Scheduled hourly."""
     from requests_app.services import footage_requests_remind

@@ -142,8 +142,21 @@
       } catch (error) {
         return; // a network hiccup: ask again at the next tick
       }
-      if (!status || status.active) return;
+      if (!status) return;
+      if (status.active) {
+        this.showCamera(status.camera);
+        return;
+      }
       this.stop(status.reason || "");
+    }
+
+    // The relay lost the camera and is reconnecting (with back-off): say so until pictures come again.
+    showCamera(state) {
+      const reconnecting = state === "reconnecting";
+      if (reconnecting === (this.element.dataset.liveState === "reconnecting")) return;
+      this.element.classList.toggle("live-tile-reconnecting", reconnecting);
+      if (reconnecting) this.setState("reconnecting", this.text("textReconnecting", "Camera connection lost; reconnecting…"));
+      else this.showAllowance(this.session);
     }
 
     stop(reason) {

@@ -208,15 +208,37 @@
       }
     }
 
+    // Events sent while the feed was down (the server, or Redis behind it, away) never reach this page:
+    // once it is back, the open incidents and units are read again so that none is missed.
+    async function catchUp() {
+      const response = await fetch(root.dataset.mapUrl, { credentials: "same-origin", cache: "no-store" });
+      if (!response.ok) return;
+      const data = await response.json();
+      data.incidents.forEach((incident) => {
+        if (!incidentMarkers.has(incident.id)) showAlert(incident, text.textNew);
+        placeIncident(incident);
+      });
+      data.units.forEach(placeUnit);
+      root.dataset.caughtUp = String(Number(root.dataset.caughtUp || 0) + 1);
+    }
+
+    let dropped = false;
+
     function connect() {
       const scheme = window.location.protocol === "https:" ? "wss" : "ws";
       const socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.socket}`);
-      socket.addEventListener("open", () => { delay = 1000; setConnection(true); });
+      socket.addEventListener("open", () => {
+        delay = 1000;
+        setConnection(true);
+        if (dropped) catchUp().catch(() => {});
+        dropped = false;
+      });
       socket.addEventListener("message", (message) => handle(JSON.parse(message.data)));
       socket.addEventListener("close", () => {
+        dropped = true;
         setConnection(false);
         setTimeout(connect, delay);
-        delay = Math.min(delay * 2, 30000);
+        delay = Math.min(delay * 2, 10000);
       });
     }
 

@@ -11,6 +11,11 @@
     const text = root.dataset;
     // Stay under the server's per-piece cap (it counts the body only; leave room anyway).
     const chunkSize = Math.max(64 * 1024, parseInt(text.chunk, 10) - 64 * 1024);
+    // Out of space (507), or the footage store not answering (503, e.g. an S3 server whose disk is full):
+    // the server's message is shown at once and the upload tried again every SPACE_RETRY_MS, for as long
+    // as the page stays open.
+    const STORE_WAIT = [503, 507];
+    const SPACE_RETRY_MS = 10000;
 
     // A finished upload is checked by a worker after it arrives: refresh "Files received" until no file
     // there is still being checked, then drop the finished progress rows (the list shows their outcome).
@@ -74,6 +79,8 @@
     function start(file) {
       const view = row(file);
       let paused = false;
+      let waitingForSpace = null;
+      let accepted = 0; // bytes the server has confirmed keeping
       const upload = new tus.Upload(file, {
         endpoint: root.dataset.endpoint,
         chunkSize,
@@ -86,14 +93,30 @@
           view.bar.value = percent;
           view.status.textContent = percent + "%";
         },
+        onChunkComplete(_chunkSize, bytesAccepted) {
+          accepted = bytesAccepted;
+        },
         onShouldRetry(error, attempt) {
           const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+          if (STORE_WAIT.includes(status)) return false; // said at once (onError), then tried again for as long as it takes
           const retry = !status || status === 423 || status >= 500;
           if (retry) view.status.textContent = text.textRetrying;
           return retry;
         },
         onError(error) {
           const body = error.originalResponse ? error.originalResponse.getBody() : "";
+          if (error.originalResponse && STORE_WAIT.includes(error.originalResponse.getStatus())) {
+            // The server kept every whole piece received; the upload goes on from there once there is room.
+            view.bar.value = file.size ? Math.floor((accepted / file.size) * 100) : 0;
+            view.status.textContent = `${body} ${text.textWaitingForSpace}`;
+            view.status.className = "small text-warning-emphasis";
+            waitingForSpace = setTimeout(() => {
+              waitingForSpace = null;
+              view.status.className = "small text-body-secondary";
+              if (!paused) upload.start();
+            }, SPACE_RETRY_MS);
+            return;
+          }
           view.status.textContent = body || error.message;
           view.status.className = "small text-danger";
           view.toggle.hidden = true;
@@ -109,6 +132,7 @@
       view.toggle.addEventListener("click", () => {
         paused = !paused;
         if (paused) {
+          clearTimeout(waitingForSpace);
           upload.abort();
           view.toggle.textContent = text.textResume;
           view.status.textContent = text.textPaused;
