@@ -26,6 +26,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from conftest import screenshot_taker, sign_in
+
 # WCAG 2.2 level A and AA, as axe-core tags them.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
@@ -43,6 +45,7 @@ class Screen:
     debug: bool = False  # development pages (the outbox) exist only with DEBUG on
     status: int = 200  # what the page answers (error pages are pages too)
     lands: str = ""  # the path it redirects to, when it does (else the page must stay where it was opened)
+    shot: str = ""  # a screenshot's name, for the few pages whose Spanish version is saved to look at
 
     def path_in(self, world):
         return self.path(world) if callable(self.path) else self.path
@@ -54,11 +57,11 @@ class Screen:
 
 # Pages anyone opens without an account, and the pages reached from an e-mail.
 PUBLIC = [
-    Screen("portal:home", "/"),
-    Screen("portal:transparency", "/transparency/", ready=".transparency-chart canvas"),
+    Screen("portal:home", "/", shot="home"),
+    Screen("portal:transparency", "/transparency/", ready=".transparency-chart canvas", shot="transparency"),
     Screen("account_login", "/accounts/login/"),
     Screen("admin_login", "/admin/login/", lands="/accounts/login/"),  # sends the admin's sign-in to allauth's page
-    Screen("account_signup", "/accounts/signup/"),
+    Screen("account_signup", "/accounts/signup/", shot="signup"),
     Screen("account_email_verification_sent", "/accounts/confirm-email/"),
     Screen("account_confirm_email", lambda world: f"/accounts/confirm-email/{world.confirmation_key}/"),
     Screen("account_inactive", "/accounts/inactive/"),
@@ -78,18 +81,20 @@ PUBLIC = [
 
 # Pages a camera owner uses, signed in (and the answer pages their e-mailed link opens).
 OWNER = [
-    Screen("portal:dashboard", "/dashboard/"),
+    Screen("portal:dashboard", "/dashboard/", shot="dashboard"),
     Screen("portal:waiver_sign", "/waiver/"),
     Screen("portal:waiver_signature", lambda world: f"/waiver/signatures/{world.signature.pk}/"),
-    Screen("cameras:create", "/cameras/new/", ready="[data-map-ready], .leaflet-container"),
+    Screen("cameras:create", "/cameras/new/", ready=".leaflet-container", shot="camera-new"),
     Screen("cameras:edit", lambda world: f"/cameras/{world.porch.pk}/edit/", ready=".leaflet-container"),
     Screen("cameras:rules", lambda world: f"/cameras/{world.porch.pk}/rules/", label="a registered camera"),
     Screen("cameras:delete", lambda world: f"/cameras/{world.porch.pk}/delete/"),
     Screen("portal:access_log", "/access-log/"),
-    Screen("requests_app:answer", lambda world: f"/requests/{world.pending_request.pk}/", label="to answer"),
+    Screen("requests_app:answer", lambda world: f"/requests/{world.pending_request.pk}/", label="to answer",
+           shot="request"),
     Screen("requests_app:link", lambda world: f"/r/{world.pending_token}/", label="opened from the e-mail",
            lands="/requests/"),
-    Screen("requests_app:answer", lambda world: f"/requests/{world.approved_request.pk}/", label="upload"),
+    Screen("requests_app:answer", lambda world: f"/requests/{world.approved_request.pk}/", label="upload",
+           shot="request-upload"),
     Screen("portal:account", "/account/"),
     Screen("portal:account_close", "/account/close/"),
     Screen("portal:my_data", "/account/my-data/"),
@@ -106,7 +111,8 @@ OWNER = [
 BUSINESS = [
     Screen("portal:dashboard", "/dashboard/", label="a business"),
     Screen("portal:waiver_sign", "/waiver/", label="a business"),
-    Screen("cameras:rules", lambda world: f"/cameras/{world.shop.pk}/rules/", label="an integrated camera"),
+    Screen("cameras:rules", lambda world: f"/cameras/{world.shop.pk}/rules/", label="an integrated camera",
+           shot="rules-integrated"),
     Screen("cameras:stream", lambda world: f"/cameras/{world.shop.pk}/stream/"),
 ]
 
@@ -116,9 +122,9 @@ OPERATOR = [
     Screen("incidents:list", "/staff/incidents/"),
     Screen("incidents:new", "/staff/incidents/new/", ready=".leaflet-container"),
     Screen("incidents:detail", lambda world: f"/staff/incidents/{world.incident.pk}/",
-           ready="[data-live-socket][data-live-connected=true]"),
+           ready="[data-live-socket][data-live-connected=true]", shot="incident"),
     Screen("incidents:live", lambda world: f"/staff/incidents/{world.incident.pk}/live/"),
-    Screen("incidents:rtcc", "/staff/incidents/rtcc/", ready="[data-rtcc][data-map-loaded='true']"),
+    Screen("incidents:rtcc", "/staff/incidents/rtcc/", ready="[data-rtcc][data-map-loaded='true']", shot="rtcc"),
     Screen("incidents:feed", "/staff/incidents/feed/"),
     Screen("requests_app:custody_report", lambda world: f"/staff/evidence/{world.submission.pk}/custody/"),
     Screen("requests_app:package_new", lambda world: f"/staff/incidents/{world.incident.pk}/evidence-packages/"),
@@ -140,12 +146,13 @@ SUPERVISOR = [
     Screen("requests_app:hold", lambda world: f"/staff/evidence/{world.submission.pk}/hold/"),
     Screen("admin:index", "/admin/"),
     Screen("admin:cameras_camera_changelist", "/admin/cameras/camera/"),
-    Screen("admin:cameras_camera_map", "/admin/cameras/camera/map/", ready="#all-cameras-map .leaflet-interactive"),
+    Screen("admin:cameras_camera_map", "/admin/cameras/camera/map/", ready="#all-cameras-map .leaflet-interactive",
+           shot="admin-camera-map"),
 ]
 
 # The oversight desk.
 OVERSIGHT = [
-    Screen("portal:oversight", "/oversight/"),
+    Screen("portal:oversight", "/oversight/", shot="oversight"),
     Screen("portal:oversight_flags", "/oversight/flags/"),
     Screen("portal:oversight_flag", "/oversight/flags/refusals/"),
 ]
@@ -331,8 +338,6 @@ def build_world(*, owner, business, operator, officer, supervisor, oversight, ca
 def browser_context(browser, server_url, *, language, user=None):
     """A browser context in `language` (the cookie the language switch sets), signed in as `user` if given
     (staff with a session that passed their second factor, as conftest.sign_in makes it)."""
-    from conftest import sign_in
-
     context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 900})
     cookies = [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": server_url}]
     if user is not None:
@@ -404,6 +409,8 @@ def check_screen(page, screen, world, language, settings):
         problems.append(f"{title}: opened {path}, landed elsewhere")
     if lang != language:
         problems.append(f"{title}: the page says lang={lang!r}")
+    if screen.shot and language == "es":
+        screenshot_taker(page)(f"a11y-{language}-{screen.shot}")
     for violation in axe_violations(page):
         print(describe(title, violation))
         if violation["impact"] in BLOCKING_IMPACTS:
