@@ -24,8 +24,12 @@ class IncidentForm(forms.Form):
 
 
 class AreaRequestForm(forms.Form):
-    latitude = forms.FloatField(widget=forms.HiddenInput)
-    longitude = forms.FloatField(widget=forms.HiddenInput)
+    # Visible, so the centre can be typed as well as clicked on the map (the keyboard's way to move it).
+    latitude = forms.FloatField(label=_("Centre latitude"), min_value=-90, max_value=90,
+                                widget=forms.NumberInput(attrs={"step": "any"}),
+                                help_text=_("Filled in when you click the map; you can also type it."))
+    longitude = forms.FloatField(label=_("Centre longitude"), min_value=-180, max_value=180,
+                                 widget=forms.NumberInput(attrs={"step": "any"}))
     radius_m = forms.IntegerField(label=_("Radius (metres)"), min_value=10, max_value=5000)
     window_start = forms.DateTimeField(label=_("Footage from"),
                                        widget=LocalDateTimeInput())

@@ -191,3 +191,29 @@ def test_an_owner_signs_up_registers_a_camera_and_shares_footage_with_the_keyboa
     assert request.status == FootageRequest.Status.APPROVED
     assert request.submissions.get().original_name == "shop-door.mp4"
     assert console_errors == []
+
+
+def test_an_operator_moves_the_request_circle_by_typing_its_centre_and_reads_its_cameras_as_a_list(
+        browser, live_server, no_channel_layer, operator, waivers):
+    from cameras.tests.factories import CameraFactory
+    from portal.tests.accessibility import browser_context
+
+    incident = IncidentFactory()
+    CameraFactory(name="Porch", latitude=incident.latitude, longitude=incident.longitude)
+    CameraFactory(name="Gate", latitude=incident.latitude + 0.0045, longitude=incident.longitude)  # 500 m north
+    context = browser_context(browser, live_server.url, language="en", user=operator)
+    page = context.new_page()
+    cameras = page.locator("#cameras-in-circle li")
+    try:
+        page.goto(f"/staff/incidents/{incident.pk}/")
+        cameras.filter(has_text="Porch").wait_for(state="attached")
+        assert cameras.count() == 1  # the list sits in a closed <details>: there, not shown
+
+        tab_to(page, "#id_latitude")
+        page.keyboard.press("Control+A")
+        page.keyboard.type(f"{incident.latitude + 0.0045:.6f}")
+        cameras.filter(has_text="Gate").wait_for(state="attached")
+        assert cameras.count() == 1
+        assert "Gate · Registered" in cameras.first.text_content()
+    finally:
+        context.close()
