@@ -194,14 +194,15 @@ def test_an_owner_signs_up_registers_a_camera_and_shares_footage_with_the_keyboa
 
 
 def test_an_operator_moves_the_request_circle_by_typing_its_centre_and_reads_its_cameras_as_a_list(
-        browser, live_server, no_channel_layer, operator, waivers):
+        browser, asgi_live_server, no_channel_layer, operator, waivers):
     from cameras.tests.factories import CameraFactory
     from portal.tests.accessibility import browser_context
 
     incident = IncidentFactory()
     CameraFactory(name="Porch", latitude=incident.latitude, longitude=incident.longitude)
     CameraFactory(name="Gate", latitude=incident.latitude + 0.0045, longitude=incident.longitude)  # 500 m north
-    context = browser_context(browser, live_server.url, language="en", user=operator)
+    # On daphne, whose WebSockets the incident page keeps open.
+    context = browser_context(browser, asgi_live_server.url, language="en", user=operator)
     page = context.new_page()
     cameras = page.locator("#cameras-in-circle li")
     try:
