@@ -176,8 +176,8 @@ def test_an_owner_signs_up_registers_a_camera_and_shares_footage_with_the_keyboa
     keyboard.press("Enter")
     page.wait_for_url("**/requests/*/")
     tab_to(page, "form[action$='/approve/'] button[type=submit]")
-    keyboard.press("Enter")
-    page.locator("#footage-files").wait_for()
+    with page.expect_navigation(wait_until="load"):  # the uploader's script has run by the load event
+        keyboard.press("Enter")
 
     # Upload a video: the file field opens the system's file dialog from the keyboard.
     video = make_mp4(tmp_path / "shop-door.mp4", seconds=1)
