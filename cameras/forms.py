@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from cameras.models import Camera, SharingRules, StreamSource
+from portal.forms_rendering import LocalDateTimeInput
 
 DAY_CHOICES = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
                (5, _("Saturday")), (6, _("Sunday"))]
@@ -62,7 +63,7 @@ class SharingRulesForm(forms.Form):
                                            choices=SharingRules.Precision.choices, widget=forms.RadioSelect)
     paused_until = forms.DateTimeField(
         label=_("Pause all sharing of this camera until (optional)"), required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=LocalDateTimeInput(),
     )
     apply_to_all = forms.BooleanField(label=_("Apply these rules to all my cameras"), required=False,
                                       help_text=_("Live rules are copied only to your integrated cameras."))
@@ -159,7 +160,7 @@ class OnvifDiscoverForm(forms.Form):
 
 class PauseForm(forms.Form):
     until = forms.DateTimeField(label=_("Pause all my cameras until"), required=False,
-                                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+                                widget=LocalDateTimeInput())
 
     def paused_until(self):
         until = self.cleaned_data.get("until")

@@ -42,3 +42,19 @@ def test_an_unknown_language_is_ignored(client, resident, login):
 
     resident.refresh_from_db()
     assert resident.language == ""
+
+
+def test_date_and_time_fields_keep_the_browsers_format_in_spanish(client, operator, login):
+    import re
+
+    from requests_app.tests.factories import IncidentFactory
+
+    incident = IncidentFactory()
+    login(client, operator)
+
+    page = client.get(f"/staff/incidents/{incident.pk}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+    values = re.findall(r'<input type="datetime-local" name="window_(?:start|end)" value="([^"]*)"', page)
+    assert len(values) == 2
+    # A datetime-local field shows only an ISO value; "04/12/2026 10:55:00" would leave it empty.
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", value) for value in values), values

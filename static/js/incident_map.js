@@ -1,5 +1,6 @@
-// The staff incident map: click to move the centre, drag the slider to change the radius; the
-// cameras inside, who would be asked and any city limit exceeded update as you go.
+// The staff incident map: click (or type the centre's coordinates) to move the centre, drag the slider to
+// change the radius; the cameras inside (on the map and as a list), who would be asked and any city limit
+// exceeded update as you go.
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", () => {
@@ -45,6 +46,14 @@
       const over = document.getElementById("over-limits");
       over.hidden = data.over_limits.length === 0;
       over.textContent = data.over_limits.join(" ");
+      // The same cameras as a list, for whoever does not use the map.
+      const cameras = document.getElementById("cameras-in-circle");
+      cameras.replaceChildren(...data.cameras.map((camera) => {
+        const li = document.createElement("li");
+        const kind = camera.access_level === "integrated" ? cameras.dataset.textIntegrated : cameras.dataset.textRegistered;
+        li.textContent = `${camera.name} · ${kind}${camera.unavailable_reason ? " — " + camera.unavailable_reason : ""}`;
+        return li;
+      }));
       const list = document.getElementById("not-asked-list");
       list.replaceChildren(...data.not_asked.map((item) => {
         const li = document.createElement("li");
@@ -70,6 +79,19 @@
       syncForm();
       refresh();
     });
+    // Typed coordinates move the centre too (the keyboard's way; the map needs a pointer).
+    if (form) {
+      const typed = () => {
+        const lat = parseFloat(form.querySelector("[name=latitude]").value);
+        const lng = parseFloat(form.querySelector("[name=longitude]").value);
+        if (Number.isNaN(lat) || Number.isNaN(lng) || Math.abs(lat) > 90 || Math.abs(lng) > 180) return;
+        circle.setLatLng([lat, lng]);
+        map.panTo([lat, lng]);
+        refresh();
+      };
+      form.querySelector("[name=latitude]").addEventListener("input", typed);
+      form.querySelector("[name=longitude]").addEventListener("input", typed);
+    }
     map.on("click", (event) => {
       circle.setLatLng(event.latlng);
       syncForm();

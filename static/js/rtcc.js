@@ -41,7 +41,7 @@
     function incidentIcon(incident) {
       return L.divIcon({
         className: "rtcc-incident-icon" + (incident.emergency ? " rtcc-incident-emergency" : ""),
-        html: "<span></span>", iconSize: [22, 22], iconAnchor: [11, 11],
+        html: "<span></span>", iconSize: [24, 24], iconAnchor: [12, 12],  // WCAG 2.2: a 24-pixel target
       });
     }
 
