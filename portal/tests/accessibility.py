@@ -20,6 +20,7 @@ from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.webauthn.internal.auth import WebAuthn
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import Client
@@ -27,6 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from conftest import screenshot_taker, sign_in
+from portal.tests.passkeys import SoftPasskey
 
 # WCAG 2.2 level A and AA, as axe-core tags them.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -148,6 +150,12 @@ SUPERVISOR = [
     Screen("admin:cameras_camera_changelist", "/admin/cameras/camera/"),
     Screen("admin:cameras_camera_map", "/admin/cameras/camera/map/", ready="#all-cameras-map .leaflet-interactive",
            shot="admin-camera-map"),
+    # The supervisor signs in with a passkey (the operator with the app).
+    Screen("mfa_list_webauthn", "/accounts/2fa/webauthn/"),
+    Screen("mfa_add_webauthn", "/accounts/2fa/webauthn/add/"),
+    Screen("mfa_edit_webauthn", lambda world: f"/accounts/2fa/webauthn/keys/{world.passkey.pk}/edit/"),
+    Screen("passkey_remove", lambda world: f"/accounts/2fa/webauthn/keys/{world.passkey.pk}/remove/"),
+    Screen("mfa_reauthenticate_webauthn", "/accounts/2fa/webauthn/reauthenticate/"),
 ]
 
 # The oversight desk.
@@ -195,6 +203,7 @@ NOT_PAGES = {
     "incidents:decide": "POST only; answers with a redirect to the approvals page",
     "account_confirm_login_code": "sign-in by e-mailed code is off (ACCOUNT_LOGIN_BY_CODE_ENABLED)",
     "mfa_download_recovery_codes": "a text file",
+    "mfa_remove_webauthn": "allauth's removal page, served at its address by portal.views.passkey_remove",
     "set_language": "POST only; answers with a redirect to the page the language was changed on",
     "api-schema": "the OpenAPI schema (YAML)",
     "api-docs": "Swagger UI's own page, for developers, not a page of this project's templates",
@@ -242,6 +251,7 @@ class World:
     porch: object = None
     shop: object = None
     signature: object = None
+    passkey: object = None
     incident: object = None
     pending_request: object = None
     pending_token: str = ""
@@ -300,6 +310,9 @@ def build_world(*, owner, business, operator, officer, supervisor, oversight, ca
                               finished_upload(world.approved_request, lambda path: make_mp4(path, seconds=1)),
                               capture)
     RecoveryCodes.activate(operator)
+    registration = {"publicKey": {"rp": {"id": "localhost"}, "user": {"id": "MQ"}, "challenge": "Y2hhbGxlbmdl"}}
+    world.passkey = WebAuthn.add(supervisor, "Supervisor's laptop", SoftPasskey().create(registration)).instance
+    RecoveryCodes.activate(supervisor)
     footage_hold_place(submission=world.submission, actor=supervisor, reason="Court case RPD-26-1001")
     world.package = evidence_package_create(incident=world.incident, actor=operator)
 
