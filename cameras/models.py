@@ -9,6 +9,7 @@ from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_init, pre_init
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cameras.geo import (
     EARTH_RADIUS_M,
@@ -144,7 +145,7 @@ SEARCH_INDEX_INCLUDES = ("unit_x", "unit_y", "unit_z", "id", "owner", "name", "a
 
 class Camera(models.Model):
     class SiteKind(models.TextChoices):
-        HOME = "home", _("Home")
+        HOME = "home", pgettext_lazy("kind of site", "Home")  # not the "Home" of breadcrumbs
         BUSINESS = "business", _("Business")
         SCHOOL = "school", _("School")
         WORSHIP = "worship", _("Place of worship")
@@ -193,6 +194,8 @@ class Camera(models.Model):
     NOT_LOADED_BY_SEARCHES = ("unit_x", "unit_y", "unit_z", "lat_band", "created_at")
 
     class Meta:
+        verbose_name = _("camera")
+        verbose_name_plural = _("cameras")
         ordering = ["name", "pk"]
         indexes = [
             # On PostgreSQL the index also carries every column a search reads (SEARCH_INDEX_INCLUDES),
@@ -268,8 +271,8 @@ class SharingRules(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "sharing rules"
-        verbose_name_plural = "sharing rules"
+        verbose_name = _("sharing rules")
+        verbose_name_plural = _("sharing rules")
 
     def __str__(self):
         return f"Rules for {self.camera}"
@@ -338,6 +341,10 @@ class StreamSource(models.Model):
     last_test_ok = models.BooleanField(null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = _("stream source")
+        verbose_name_plural = _("stream sources")
+
     def __str__(self):
         return f"{self.get_kind_display()} source of {self.camera}"
 
@@ -388,6 +395,8 @@ class LiveSession(models.Model):
     objects = LiveSessionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("live session")
+        verbose_name_plural = _("live sessions")
         ordering = ["-started_at", "pk"]
         indexes = [models.Index(fields=["ended_at", "expires_at"], name="livesession_open")]
 

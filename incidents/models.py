@@ -79,6 +79,8 @@ class Incident(models.Model):
     objects = IncidentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], condition=~models.Q(external_id=""),

@@ -3,6 +3,7 @@ from importlib import import_module
 from django.apps import AppConfig, apps
 from django.contrib.admin.apps import SimpleAdminConfig
 from django.utils.module_loading import module_has_submodule
+from django.utils.translation import gettext_lazy as _
 
 # django-leaflet's admin module imports GeoDjango's widgets, which need the GDAL system
 # library; the portal uses plain latitude/longitude (DESIGN.md, Geography) and only Leaflet's
@@ -23,7 +24,7 @@ class PortalAdminConfig(SimpleAdminConfig):
 class PortalConfig(AppConfig):
     default = True
     name = "portal"
-    verbose_name = "Portal"
+    verbose_name = _("Portal")
 
     def ready(self):
         from django.db.models.signals import post_migrate

@@ -149,6 +149,8 @@ class NoticeDigest(models.Model):
     objects = NoticeDigestQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("notice digest")
+        verbose_name_plural = _("notice digests")
         ordering = ["-day", "owner"]
         constraints = [models.UniqueConstraint(fields=["owner", "day"], name="notice_digest_once_per_day")]
 
@@ -174,7 +176,8 @@ class OutboxEmail(models.Model):
     objects = OutboxEmailQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "outbox e-mail"
+        verbose_name = _("outbox e-mail")
+        verbose_name_plural = _("outbox e-mails")
 
     def __str__(self):
         return f"{self.subject} → {self.to}"
@@ -216,6 +219,8 @@ class Waiver(models.Model):
     objects = WaiverQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("waiver")
+        verbose_name_plural = _("waivers")
         ordering = ["audience", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["audience", "version"], name="waiver_unique_version"),
@@ -260,6 +265,8 @@ class WaiverSignature(models.Model):
     objects = WaiverSignatureQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("waiver signature")
+        verbose_name_plural = _("waiver signatures")
         ordering = ["-signed_at"]
         constraints = [models.UniqueConstraint(fields=["user", "waiver"], name="waiver_signed_once")]
 
@@ -429,6 +436,8 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-id"]
 
     def __str__(self):

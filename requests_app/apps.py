@@ -1,11 +1,12 @@
 import os
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RequestsAppConfig(AppConfig):
     name = "requests_app"
-    verbose_name = "Footage requests"
+    verbose_name = _("Footage requests")
 
     def ready(self):
         from requests_app.storage import forget_storage_connections

@@ -31,6 +31,8 @@ class AreaRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("area request")
+        verbose_name_plural = _("area requests")
         ordering = ["-created_at"]
         permissions = [("send_arearequest", "Can send area footage requests"),
                        ("approve_arearequest", "Can approve requests above the city's limits")]
@@ -107,6 +109,8 @@ class FootageRequest(models.Model):
     objects = FootageRequestQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("footage request")
+        verbose_name_plural = _("footage requests")
         ordering = ["area_request", "pk"]
         constraints = [models.UniqueConstraint(fields=["area_request", "owner"], name="one_request_per_owner")]
 
@@ -144,6 +148,10 @@ class Upload(models.Model):
     staged_bytes = models.BigIntegerField(default=0)
     lease_token = models.CharField(max_length=32, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
 
     def __str__(self):
         return f"Upload {self.id} ({self.offset}/{self.length} bytes)"
@@ -221,6 +229,8 @@ class FootageSubmission(models.Model):
     objects = FootageSubmissionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("footage submission")
+        verbose_name_plural = _("footage submissions")
         ordering = ["-created_at"]
         permissions = [("view_footage", "Can review submitted footage"),
                        ("hold_footage", "Can place and lift legal holds on footage")]
@@ -265,6 +275,8 @@ class DeletionTombstone(models.Model):
     receipt_to = models.EmailField(blank=True)
 
     class Meta:
+        verbose_name = _("deletion tombstone")
+        verbose_name_plural = _("deletion tombstones")
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -287,6 +299,8 @@ class EvidencePackage(models.Model):
     manifest_sha256 = models.CharField(max_length=64, editable=False)
 
     class Meta:
+        verbose_name = _("evidence package")
+        verbose_name_plural = _("evidence packages")
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -319,6 +333,8 @@ class EvidencePackageLink(models.Model):
     objects = EvidencePackageLinkQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("evidence package link")
+        verbose_name_plural = _("evidence package links")
         ordering = ["-created_at"]
 
     def __str__(self):
