@@ -57,8 +57,8 @@ def parse_args():
                         help="owners who sign in through the form; the others come back with a session (default 50)")
     parser.add_argument("--with-requests", type=float, default=0.3,
                         help="share of owners asked for footage (default 0.3)")
-    parser.add_argument("--owner-think", type=float, nargs=2, default=(5, 15), metavar=("MIN", "MAX"),
-                        help="seconds an owner waits between pages (default 5 15)")
+    parser.add_argument("--owner-think", type=float, nargs=2, default=(10, 30), metavar=("MIN", "MAX"),
+                        help="seconds an owner waits between pages (default 10 30)")
     parser.add_argument("--staff-think", type=float, nargs=2, default=(3, 10), metavar=("MIN", "MAX"))
     parser.add_argument("--cad-interval", type=float, default=5, help="seconds between CAD events (default 5)")
     parser.add_argument("--spawn-rate", type=float, default=4, help="people starting (signing in) per second")
@@ -208,9 +208,9 @@ def jitter(centre, within_m, rng=random):
     return round(lat, 6), round(lng, 6)
 
 
-def page_census(plan):
+def page_census(plan, when):
     """Each page once through Django's test client in this process (after three warm-ups): its SQL queries and
-    milliseconds on the seeded data, alone, before the load. Points at the pages worth a look."""
+    milliseconds on the data as it is `when`, alone. Points at the pages worth a look."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -243,8 +243,8 @@ def page_census(plan):
         ("RTCC page", staff_client, "/staff/incidents/rtcc/"),
         ("RTCC map data", staff_client, "/staff/incidents/rtcc/map/"),
     ]
-    print(f"pages alone, through the test client (owner with {len(owner_plan['cameras'])} cameras): "
-          "queries, median of 5 ms")
+    print(f"pages {when}, one at a time through the test client in the bench process (owner with "
+          f"{len(owner_plan['cameras'])} cameras): SQL queries, median of 5 in ms")
     for name, client, path in pages:
         for _ in range(3):
             client.get(path, secure=True)
@@ -413,7 +413,7 @@ def run(temp_dir, args):
           f"(links from the outbox) to {asked} owners")
     collect_static()
     if args.census:
-        page_census(plan)
+        page_census(plan, "before the load")
     video = Path(temp_dir) / "porch.mp4"
     make_mp4(video, seconds=2)
     plan.update({
@@ -457,6 +457,8 @@ def run(temp_dir, args):
                 cpu["busy"] = busy_cpus(machine_start, machine_cpu())
         if users.wait() != 0:
             raise RuntimeError(f"the locust process ended with status {users.returncode}")
+        if args.census:
+            page_census(plan, "after the load (its answers, uploads and CAD incidents added)")
         sampler.stop()
         print(f"load average after the run {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
         ok = report(json.loads(results_path.read_text()), sampler, cpu, args)
