@@ -132,6 +132,7 @@ def seed(args, rng):
         {"pk": pk, "token": token, "answer": "upload" if rng.random() < 0.6 else "decline",
          "after_s": rng.uniform(0, args.duration * 0.85)} for pk, token in links.get(owner.pk, [])]}
         for number, owner in enumerate(owners)]
+    rng.shuffle(plan_owners)  # the owners who sign in through the form are spread over the ramp, not in a burst
     queries = [f"{address.number} {address.street}" for address in rng.sample(addresses, min(200, len(addresses)))]
     return {"owners": plan_owners, "staff": [{k: v for k, v in each.items() if k != "user"} for each in staff],
             "incidents": incidents, "addresses": queries, "centre": centre}
