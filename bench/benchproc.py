@@ -18,9 +18,10 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_daphne(port, log, env=None):
-    """daphne serving the portal on 127.0.0.1:port with this environment (plus env), once it listens."""
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"]
+def start_daphne(port, log, env=None, args=()):
+    """daphne serving the portal on 127.0.0.1:port with this environment (plus env) and extra command-line
+    arguments (e.g. --proxy-headers), once it listens."""
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *args, "portal.asgi:application"]
     process = subprocess.Popen(command, cwd=BASE_DIR, env={**os.environ, **(env or {})},  # noqa: S603  (our own command)
                                stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

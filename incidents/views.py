@@ -44,7 +44,7 @@ def area_request_form(incident):
 @staff_required
 def incident_list(request):
     require_perm(request, "incidents.view_incident")
-    incidents = Incident.objects.visible_to(request.user).prefetch_related("area_requests")[:200]
+    incidents = Incident.objects.visible_to(request.user).for_list()[:200]
     return render(request, "incidents/incident_list.html", {"incidents": incidents})
 
 
