@@ -15,7 +15,6 @@ every client and every event. It never touches the developer's own database: see
 
 import asyncio
 import json
-import math
 import os
 import sys
 import time
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchdb import run_on_throwaway_database, throwaway_environment  # noqa: E402
 from benchproc import free_port, start_daphne, stop_process  # noqa: E402
+from benchstats import percentile  # noqa: E402
 
 CLIENTS = 200
 EVENTS = 40
@@ -39,13 +39,6 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 def configure_environment(temp_dir):
     """A throw-away database; the CAD rate limit lifted, so that the bench measures latency, not 429s."""
     return throwaway_environment(temp_dir, extra={"DEBUG": "1", "CAD_RATE_LIMIT": "100000/min"}, unset=("EMAIL_URL",))
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
 
 def prepare():
     """An RTCC operator's signed-in session (TOTP passed) and a CAD integration key."""

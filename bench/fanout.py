@@ -538,9 +538,11 @@ def run(server, temp_dir):
     return ok
 
 
-def main():
+def main(scenario=None, prefix="portal-bench-fanout-"):
+    """Start the SMTP server and the database, run scenario(server, temp_dir) (this bench's run by default)."""
+    scenario = scenario or run
     started = time.perf_counter()
-    temp_dir = tempfile.mkdtemp(prefix="portal-bench-fanout-")
+    temp_dir = tempfile.mkdtemp(prefix=prefix)
     context = multiprocessing.get_context("spawn")  # the SMTP server starts clean: no inherited connections
     bench_url = None
     created = False
@@ -557,7 +559,7 @@ def main():
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
-        ok = run(server, temp_dir)
+        ok = scenario(server, temp_dir)
     finally:
         if "django" in sys.modules:
             from django.db import connections

@@ -22,6 +22,7 @@ sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchdb import run_on_throwaway_database, throwaway_environment  # noqa: E402
+from benchstats import percentile  # noqa: E402
 
 CITY_CENTRE = (40.7128, -74.0060)
 CITY_RADIUS_M = 15_000
@@ -98,13 +99,6 @@ def analyze():
 
 
 # --- Measurements --------------------------------------------------------------------------
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
 
 def report(label, values):
     print(f"{label + ':':48s} p50 {percentile(values, 0.5):7.2f} ms   p99 {percentile(values, 0.99):7.2f} ms")

@@ -14,7 +14,6 @@ import locust  # noqa: F401, I001  (first: it patches the standard library for g
 
 import base64
 import json
-import math
 import random
 import re
 import sys
@@ -27,6 +26,7 @@ from locust import HttpUser, between, constant_pacing, events, task
 from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchstats import percentile  # noqa: E402
 from load import jitter  # noqa: E402  (no Django: load.py imports it only inside functions)
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -250,13 +250,6 @@ def summary(samples, seconds):
                    "rps": len(entry["times"]) / seconds if seconds else 0.0,
                    **{f"p{int(q * 100)}": percentile(entry["times"], q) for q in (0.5, 0.95, 0.99)},
                    "max": max(entry["times"])} for name, entry in by_name.items()}
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 # --- The capacity phase: each page alone, as fast as the server answers --------------------------------

@@ -14,13 +14,10 @@ request (a repeat is possible only for an e-mail the server accepted in the inst
 recorded it; its link never opens anything). See bench/README.md.
 """
 
-import multiprocessing
 import os
 import random
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
@@ -29,17 +26,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchdb import create_postgres_database, drop_postgres_database  # noqa: E402
+import fanout  # noqa: E402
 from benchproc import process_tree  # noqa: E402
 from fanout import (  # noqa: E402
     OWNERS,
     SEED,
     Cluster,
-    SmtpServer,
-    configure_environment,
     create_area_request,
     load,
-    setup_django,
 )
 
 KILL_AFTER = OWNERS // 2
@@ -180,33 +174,7 @@ def services_lease():
 
 
 def main():
-    started = time.perf_counter()
-    temp_dir = tempfile.mkdtemp(prefix="portal-bench-kill-")
-    context = multiprocessing.get_context("spawn")
-    bench_url, created, server, ok = None, False, None, False
-    try:
-        server = SmtpServer(context)
-        bench_url = configure_environment(temp_dir, server.port)
-        if bench_url:
-            create_postgres_database(bench_url)
-            created = True
-        setup_django()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0, interactive=False)
-        ok = run(server, temp_dir)
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if server is not None:
-            server.stop()
-        if created:
-            drop_postgres_database(bench_url)
-        shutil.rmtree(temp_dir, ignore_errors=True)
-    print(f"total run time: {time.perf_counter() - started:.1f} s")
-    return 0 if ok else 1
+    return fanout.main(run, prefix="portal-bench-kill-")
 
 
 if __name__ == "__main__":
