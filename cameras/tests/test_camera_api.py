@@ -101,6 +101,18 @@ def test_a_pause_ending_before_2000_is_refused(client, resident, login, paused_u
     assert camera.rules.paused_until is None
 
 
+@pytest.mark.parametrize(("camera_lat", "search_lat"), [(0.0, -2.3385517451427436e-192), (1e-200, 0.0)])
+def test_searching_at_a_vanishingly_small_latitude_works_on_every_database(client, operator, login, camera_lat,
+                                                                            search_lat):
+    CameraFactory(latitude=camera_lat, longitude=0.0)
+    login(client, operator)
+
+    response = client.get("/api/v1/cameras/", {"lat": search_lat, "lng": 0.0, "radius_m": 0.0})
+
+    assert response.status_code == 200  # PostgreSQL refused the float underflow with a 500
+    assert len(response.json()) == 1
+
+
 def test_an_unknown_api_address_answers_404_in_json(client, resident, login):
     login(client, resident)
 
