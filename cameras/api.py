@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, throttling, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as APIValidationError
@@ -19,6 +19,7 @@ from cameras.geocoding import GeocoderUnavailable, geocode
 from cameras.live import media_gateway_authorize
 from cameras.models import Camera, SharingRules, StreamSource
 from cameras.search import staff_camera_results
+from portal.api_schema import NOT_FOUND, SIGNED_OUT, UNSUPPORTED_MEDIA_TYPE, error, invalid
 from portal.audit import audit_record
 from portal.models import Waiver, WaiverSignature
 from portal.request_info import client_ip
@@ -74,7 +75,9 @@ class StreamSourceSerializer(serializers.Serializer):
 
 class MyCameraSerializer(serializers.ModelSerializer):
     rules = SharingRulesSerializer(required=False)
-    stream = StreamSourceSerializer(required=False)
+    stream = StreamSourceSerializer(required=False, allow_null=True,
+                                    help_text="null when the camera has no stream source; null or left out "
+                                              "keeps the current one.")
     coverage = serializers.ListField(child=serializers.ChoiceField(choices=Camera.Coverage.choices), required=False)
 
     class Meta:
@@ -90,6 +93,22 @@ def _rule_fields(rules, data):
     return fields
 
 
+NOT_AN_OWNER = error("Not signed in as a resident or business, or (when registering) the current program "
+                     "agreement is not signed yet.")
+INVALID_CAMERA = invalid("Invalid fields; nothing was changed. The body names each field's problem.")
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: MyCameraSerializer(many=True), 403: NOT_AN_OWNER}),
+    create=extend_schema(responses={201: MyCameraSerializer, 400: INVALID_CAMERA, 403: NOT_AN_OWNER,
+                                    415: UNSUPPORTED_MEDIA_TYPE}),
+    retrieve=extend_schema(responses={200: MyCameraSerializer, 403: NOT_AN_OWNER, 404: NOT_FOUND}),
+    update=extend_schema(responses={200: MyCameraSerializer, 400: INVALID_CAMERA, 403: NOT_AN_OWNER,
+                                    404: NOT_FOUND, 415: UNSUPPORTED_MEDIA_TYPE}),
+    partial_update=extend_schema(responses={200: MyCameraSerializer, 400: INVALID_CAMERA, 403: NOT_AN_OWNER,
+                                            404: NOT_FOUND, 415: UNSUPPORTED_MEDIA_TYPE}),
+    destroy=extend_schema(responses={204: None, 403: NOT_AN_OWNER, 404: NOT_FOUND}),
+)
 class MyCameraViewSet(viewsets.ModelViewSet):
     """The signed-in owner's cameras with their sharing rules. Other owners' cameras are 404."""
 
@@ -184,7 +203,9 @@ class StaffCameraSearchViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True),
         OpenApiParameter("lng", OpenApiTypes.DOUBLE, required=True),
         OpenApiParameter("radius_m", OpenApiTypes.DOUBLE, required=True, description="metres"),
-    ])
+    ], responses={200: StaffCameraSerializer(many=True),
+                  400: invalid("A missing or out-of-range lat, lng or radius_m (at most CAMERA_SEARCH_MAX_RADIUS_M)."),
+                  403: error("Not signed in as police staff with the cameras.view_camera permission (and MFA).")})
     def list(self, request, *args, **kwargs):
         params = CameraSearchParams(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -221,7 +242,11 @@ class MediaAuthView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=MediaAuthRequestSerializer, responses={204: None, 401: None})
+    @extend_schema(request=MediaAuthRequestSerializer, responses={
+        204: OpenApiResponse(description="Allowed."),
+        400: invalid("The body is not readable (e.g. malformed JSON): refused."),
+        401: OpenApiResponse(description="Refused."),
+        415: UNSUPPORTED_MEDIA_TYPE})
     def post(self, request):
         serializer = MediaAuthRequestSerializer(data=request.data)
         if not serializer.is_valid():
@@ -269,7 +294,13 @@ class GeocodeView(APIView):
 
     throttle_classes = [GeocodeThrottle]
 
-    @extend_schema(parameters=[GeocodeQuerySerializer], responses={200: PlaceSerializer(many=True)})
+    @extend_schema(parameters=[GeocodeQuerySerializer], responses={
+        200: PlaceSerializer(many=True),
+        400: invalid("q is missing, shorter than 3 or longer than 200 characters."),
+        403: SIGNED_OUT,
+        429: error("Over GEOCODER_RATE_LIMIT searches; retry after Retry-After seconds."),
+        503: error("The address server (GEOCODER=nominatim) did not answer."),
+    })
     def get(self, request):
         query = GeocodeQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -7,9 +7,14 @@ APPROXIMATE_GRID_M = 150.0
 
 
 def unit_vector(lat, lng):
-    """The point (lat, lng) on the unit sphere, as (x, y, z)."""
+    """The point (lat, lng) on the unit sphere, as (x, y, z), each rounded to 15 decimals (nanometres).
+
+    The rounding keeps the squared differences that searches compute in SQL clear of float underflow
+    (a latitude of 1e-192 squared), which PostgreSQL refuses with an error where SQLite gives 0.
+    """
     phi, lam = math.radians(lat), math.radians(lng)
-    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+    return tuple(round(component, 15) for component in
+                 (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi)))
 
 
 def chord_squared_limit(radius_m):

@@ -16,6 +16,8 @@ from portal.models import AuditEvent
 
 # "Pause now" pauses until the owner resumes: a date no one reaches.
 PAUSED_UNTIL_RESUMED = datetime(9999, 12, 31, tzinfo=UTC)
+# A pause ending before this is a typo (and before 1883 the city's clock has no standard offset to show it in).
+PAUSED_UNTIL_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 CAMERA_FIELDS = ["name", "address", "site_kind", "coverage", "direction_degrees", "access_level"]
 RULE_FIELDS = ["live_mode", "schedule", "incident_radius_m", "incident_minutes", "accept_requests",
@@ -58,6 +60,9 @@ def validate_schedule(schedule):
 
 
 def _validate_rules(camera, fields):
+    paused_until = fields["paused_until"]
+    if paused_until is not None and not PAUSED_UNTIL_EARLIEST <= paused_until <= PAUSED_UNTIL_RESUMED:
+        raise ValidationError({"paused_until": _("Pause until a date between 2000 and 9999, or leave it empty.")})
     if fields["live_mode"] != SharingRules.LiveMode.NEVER and not camera.is_integrated:
         raise ValidationError({"live_mode": _("Live access is only possible for integrated cameras. "
                                               "Change the camera's access level first.")})
@@ -72,9 +77,12 @@ def _camera_details(camera):
 
 
 @transaction.atomic
-def camera_register(*, owner, name, latitude, longitude, address, site_kind, coverage, access_level,
-                    direction_degrees=None, ip_address=None):
-    """Register a camera with the most private rules; the owner loosens them afterwards."""
+def camera_register(*, owner, name, latitude, longitude, address, site_kind=Camera.SiteKind.HOME, coverage=(),
+                    access_level=Camera.AccessLevel.REGISTERED, direction_degrees=None, ip_address=None):
+    """Register a camera with the most private rules; the owner loosens them afterwards.
+
+    Left out, the site is a home, the coverage empty and the access level "registered" (the model's defaults).
+    """
     validate_location(latitude, longitude)
     camera = Camera(owner=owner, name=name.strip(), address=address.strip(), site_kind=site_kind,
                     coverage=validate_coverage(coverage), access_level=access_level,

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import authentication, exceptions, permissions, serializers, status, throttling
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +22,7 @@ from incidents import cad
 from incidents.models import Incident, IntegrationKey, UnitPosition
 from incidents.services import cad_event_receive, integration_key_for, integration_key_touch
 from incidents.units import unit_locations_record
+from portal.api_schema import UNSUPPORTED_MEDIA_TYPE, error, invalid
 from portal.request_info import client_ip
 
 # Clocks drift: an event may be stamped a little ahead of the server, not more.
@@ -192,10 +193,11 @@ class UnitLocationResultSerializer(serializers.Serializer):
 
 
 ERRORS = {
-    400: OpenApiResponse(description="Invalid fields; nothing was written. The body names each field's problem."),
-    401: OpenApiResponse(description="No key, or an unknown or revoked key."),
-    403: OpenApiResponse(description="The key's kind may not post here."),
-    429: OpenApiResponse(description="Over the key's rate limit (CAD_RATE_LIMIT); retry after Retry-After seconds."),
+    400: invalid("Invalid fields; nothing was written. The body names each field's problem."),
+    401: error("No key, or an unknown or revoked key."),
+    403: error("The key's kind may not post here."),
+    415: UNSUPPORTED_MEDIA_TYPE,
+    429: error("Over the key's rate limit (CAD_RATE_LIMIT); retry after Retry-After seconds."),
 }
 
 

@@ -1,11 +1,12 @@
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as APIValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api_schema import SIGNED_OUT, UNSUPPORTED_MEDIA_TYPE, error, invalid
 from portal.models import User
 from portal.request_info import client_ip
 from portal.services import live_view_notice_set
@@ -48,15 +49,16 @@ class MeUpdateSerializer(serializers.Serializer):
 class MeView(APIView):
     """The signed-in user's own account."""
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(responses={200: MeSerializer, 403: SIGNED_OUT})
     def get(self, request):
         return Response(MeSerializer(request.user).data)
 
     @extend_schema(
         request=MeUpdateSerializer,
         responses={200: MeSerializer,
-                   400: OpenApiResponse(description="An unknown choice, or a field other than live_view_notice."),
-                   403: OpenApiResponse(description="Signed out, or a staff account (only owners choose notices).")},
+                   400: invalid("An unknown choice, or a field other than live_view_notice."),
+                   403: error("Signed out, or a staff account (only owners choose notices)."),
+                   415: UNSUPPORTED_MEDIA_TYPE},
         description="Change the owner's live-view notice choice. Send only `live_view_notice`.",
     )
     def patch(self, request):

@@ -60,6 +60,8 @@ api_v1_patterns = [
     *router.urls,
 ]
 
+handler404 = "portal.views.page_not_found"
+
 urlpatterns = [
     path("", include(portal_patterns)),
     path("cameras/", include("cameras.urls")),

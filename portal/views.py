@@ -11,6 +11,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
@@ -217,3 +218,10 @@ def outbox(request):
 def outbox_detail(request, pk):
     _require_debug()
     return render(request, "portal/outbox_detail.html", {"email": get_object_or_404(OutboxEmail, pk=pk)})
+
+
+def page_not_found(request, exception):
+    """The 404 page; under /api/ a JSON body like DRF's own 404s, for clients that parse every answer."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -75,6 +75,54 @@ def test_owners_list_update_and_delete_only_their_own_cameras(client, resident, 
     assert not Camera.objects.filter(pk=mine.pk).exists()
 
 
+def test_a_camera_registered_with_only_the_required_fields_takes_the_private_defaults(client, resident, login):
+    login(client, resident)
+
+    response = client.post("/api/v1/me/cameras/", {"name": "Porch", "latitude": 40.7, "longitude": -74.0,
+                                                   "address": "5 Mill Rd"}, content_type="application/json")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["site_kind"], body["coverage"], body["access_level"]) == ("home", [], "registered")
+    assert body["stream"] is None  # no stream source: the schema says the field is nullable
+
+
+@pytest.mark.parametrize("paused_until", ["0459-05-19T14:04:24Z", "1999-12-31T23:59:59Z"])
+def test_a_pause_ending_before_2000_is_refused(client, resident, login, paused_until):
+    camera = CameraFactory(owner=resident)
+    login(client, resident)
+
+    response = client.patch(f"/api/v1/me/cameras/{camera.pk}/", {"rules": {"paused_until": paused_until}},
+                            content_type="application/json")
+
+    assert response.status_code == 400
+    assert "paused_until" in response.json()
+    camera.rules.refresh_from_db()
+    assert camera.rules.paused_until is None
+
+
+@pytest.mark.parametrize(("camera_lat", "search_lat"), [(0.0, -2.3385517451427436e-192), (1e-200, 0.0)])
+def test_searching_at_a_vanishingly_small_latitude_works_on_every_database(client, operator, login, camera_lat,
+                                                                            search_lat):
+    CameraFactory(latitude=camera_lat, longitude=0.0)
+    login(client, operator)
+
+    response = client.get("/api/v1/cameras/", {"lat": search_lat, "lng": 0.0, "radius_m": 0.0})
+
+    assert response.status_code == 200  # PostgreSQL refused the float underflow with a 500
+    assert len(response.json()) == 1
+
+
+def test_an_unknown_api_address_answers_404_in_json(client, resident, login):
+    login(client, resident)
+
+    response = client.get("/api/v1/me/cameras/0.5/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert "text/html" in client.get("/no-such-page/")["Content-Type"]
+
+
 @pytest.mark.parametrize("role", ["officer", "operator", "supervisor", "oversight"])
 def test_staff_have_no_cameras_of_their_own_to_manage(client, request, login, role):
     login(client, request.getfixturevalue(role))
