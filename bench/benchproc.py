@@ -116,3 +116,19 @@ def busy_cpus(before, after):
     """How many CPUs were busy on average between two machine_cpu() readings (whoever used them)."""
     busy, total = after[0] - before[0], after[1] - before[1]
     return busy / total * os.cpu_count() if total else 0.0
+
+
+def report_log_errors(logs, limit=None):
+    """Print each log's distinct error lines (at most `limit` per log) and return how many tracebacks they hold."""
+    from pathlib import Path
+
+    tracebacks = 0
+    for log in logs:
+        text = Path(log.name).read_text(errors="replace")
+        tracebacks += text.count("Traceback")
+        errors = sorted({line for line in text.splitlines()
+                         if line and not line.startswith((" ", "Traceback", "During handling"))
+                         and ("Error" in line or "Exception" in line)})
+        for error in errors[:limit]:
+            print(f"  {Path(log.name).name}: {error[:300]}")
+    return tracebacks

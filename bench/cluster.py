@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alerts import percentile, prepare  # noqa: E402
 from benchdb import run_on_throwaway_database, throwaway_environment  # noqa: E402
-from benchproc import free_port, start_daphne, stop_process  # noqa: E402
+from benchproc import free_port, report_log_errors, start_daphne, stop_process  # noqa: E402
 from fanout import OWNERS, SEED, Cluster, SmtpServer, check_delivery, create_area_request, load  # noqa: E402
 from relay import Camera, Viewer, integrated_camera, signed_in_cookie, start_tokens  # noqa: E402
 from upload import CHUNK_MARGIN, create_approved_request, granted_session  # noqa: E402
@@ -371,14 +371,7 @@ def run(temp_dir, parts):
             cluster.stop()
         for log in logs:
             log.close()
-    tracebacks = 0
-    for log in logs:
-        text = Path(log.name).read_text(errors="replace")
-        tracebacks += text.count("Traceback")
-        for error in sorted({line for line in text.splitlines() if line and not line.startswith((" ", "Traceback",
-                                                                                                 "During handling"))
-                             and ("Error" in line or "Exception" in line)}):
-            print(f"  {Path(log.name).name}: {error[:300]}")
+    tracebacks = report_log_errors(logs)
     print(f"\nweb processes logged {tracebacks} traceback(s)")
     print("all shown: " + ", ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in results.items()))
     return all(results.values()) and tracebacks == 0

@@ -33,7 +33,16 @@ sys.path.insert(0, str(BASE_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchdb import run_on_throwaway_database, throwaway_environment  # noqa: E402
-from benchproc import busy_cpus, cpu_seconds, free_port, machine_cpu, process_tree, start_daphne, stop_process  # noqa: E402
+from benchproc import (  # noqa: E402
+    busy_cpus,
+    cpu_seconds,
+    free_port,
+    machine_cpu,
+    process_tree,
+    report_log_errors,
+    start_daphne,
+    stop_process,
+)
 from fanout import Cluster  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_load_bench"
@@ -473,12 +482,7 @@ def run(temp_dir, args):
             cluster.stop()
         for log in logs:
             log.close()
-    tracebacks = 0
-    for log in logs:
-        text = Path(log.name).read_text(errors="replace")
-        tracebacks += text.count("Traceback")
-        for line in sorted({line for line in text.splitlines() if "Error" in line or "Exception" in line})[:10]:
-            print(f"  {Path(log.name).name}: {line[:300]}")
+    tracebacks = report_log_errors(logs, limit=10)
     print(f"web processes logged {tracebacks} traceback(s)")
     return ok and tracebacks == 0
 
